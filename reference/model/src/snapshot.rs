@@ -1,0 +1,132 @@
+//! One consistent view of every resource, the translator's whole input.
+
+use std::collections::BTreeMap;
+
+use gateway_api::gatewayclasses::GatewayClass;
+use gateway_api::gateways::Gateway;
+use gateway_api::httproutes::HttpRoute;
+use gateway_api::referencegrants::ReferenceGrant;
+use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+
+use crate::key::{ObjectKey, ObjectRef};
+use crate::load::{LoadError, LoadReport};
+use crate::resource::Resource;
+
+/// Every resource, keyed and sorted so that translation is deterministic.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    /// GatewayClasses by name.
+    pub gateway_classes: BTreeMap<String, GatewayClass>,
+    /// Gateways.
+    pub gateways: BTreeMap<ObjectKey, Gateway>,
+    /// HTTPRoutes.
+    pub http_routes: BTreeMap<ObjectKey, HttpRoute>,
+    /// ReferenceGrants.
+    pub reference_grants: BTreeMap<ObjectKey, ReferenceGrant>,
+    /// Services.
+    pub services: BTreeMap<ObjectKey, Service>,
+    /// EndpointSlices.
+    pub endpoint_slices: BTreeMap<ObjectKey, EndpointSlice>,
+    /// Secrets.
+    pub secrets: BTreeMap<ObjectKey, Secret>,
+    /// Namespaces by name (a namespace that is referenced but not declared has no labels).
+    pub namespaces: BTreeMap<String, Namespace>,
+    /// Where each object came from, for error messages.
+    pub sources: BTreeMap<ObjectRef, String>,
+}
+
+fn key_of(resource: &Resource) -> ObjectKey {
+    let meta = resource.meta();
+    ObjectKey::new(
+        meta.namespace.clone().unwrap_or_default(),
+        meta.name.clone().unwrap_or_default(),
+    )
+}
+
+impl Snapshot {
+    /// Builds a snapshot from loaded resources. Objects defined twice keep their first
+    /// definition and the second is reported as an error.
+    pub fn from_report(report: &LoadReport) -> (Snapshot, Vec<LoadError>) {
+        let mut snapshot = Snapshot::default();
+        let mut errors = Vec::new();
+        for (source, resource) in &report.resources {
+            if let Err(error) = snapshot.insert(source, resource.clone()) {
+                errors.push(error);
+            }
+        }
+        (snapshot, errors)
+    }
+
+    /// Adds one resource, refusing a second definition of the same object.
+    pub fn insert(&mut self, source: &str, resource: Resource) -> Result<(), LoadError> {
+        let object = resource.object_ref();
+        if let Some(first) = self.sources.get(&object) {
+            return Err(LoadError::Duplicate {
+                source_name: source.to_string(),
+                object: object.to_string(),
+                first: first.clone(),
+            });
+        }
+        let key = key_of(&resource);
+        match resource {
+            Resource::GatewayClass(r) => {
+                self.gateway_classes.insert(key.name, r);
+            }
+            Resource::Gateway(r) => {
+                self.gateways.insert(key, r);
+            }
+            Resource::HttpRoute(r) => {
+                self.http_routes.insert(key, r);
+            }
+            Resource::ReferenceGrant(r) => {
+                self.reference_grants.insert(key, r);
+            }
+            Resource::Service(r) => {
+                self.services.insert(key, r);
+            }
+            Resource::EndpointSlice(r) => {
+                self.endpoint_slices.insert(key, r);
+            }
+            Resource::Secret(r) => {
+                self.secrets.insert(key, r);
+            }
+            Resource::Namespace(r) => {
+                self.namespaces.insert(key.name, r);
+            }
+        }
+        self.sources.insert(object, source.to_string());
+        Ok(())
+    }
+
+    /// Labels of a namespace; empty when the namespace is not declared.
+    pub fn namespace_labels(&self, namespace: &str) -> BTreeMap<String, String> {
+        self.namespaces
+            .get(namespace)
+            .and_then(|ns| ns.metadata.labels.clone())
+            .unwrap_or_default()
+    }
+
+    /// Services that have no EndpointSlice naming them: the ones an embedded run backs with
+    /// echo servers.
+    pub fn services_without_endpoints(&self) -> Vec<ObjectKey> {
+        self.services
+            .keys()
+            .filter(|key| {
+                !self.endpoint_slices.iter().any(|(slice_key, slice)| {
+                    slice_key.namespace == key.namespace
+                        && slice
+                            .metadata
+                            .labels
+                            .as_ref()
+                            .and_then(|l| l.get(SERVICE_NAME_LABEL))
+                            .is_some_and(|n| n == &key.name)
+                })
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// The label tying an EndpointSlice to its Service.
+pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";

@@ -1,0 +1,147 @@
+//! Route tables: virtual hosts and routes in precedence order.
+
+use envoy_types::pb::envoy::config::core::v3::{HeaderValue, HeaderValueOption, header_value_option::HeaderAppendAction};
+use envoy_types::pb::envoy::config::route::v3::{
+    DirectResponseAction, HeaderMatcher, QueryParameterMatcher, RedirectAction, Route, RouteAction, RouteConfiguration,
+    RouteMatch, VirtualHost, WeightedCluster, header_matcher::HeaderMatchSpecifier,
+    query_parameter_matcher::QueryParameterMatchSpecifier, redirect_action, route, route_action, route_match,
+    weighted_cluster::ClusterWeight,
+};
+use envoy_types::pb::envoy::r#type::matcher::v3::{RegexMatcher, StringMatcher, string_matcher::MatchPattern};
+use envoy_types::pb::google::protobuf::UInt32Value;
+
+use crate::ir::{self, Action, PathMatch, ValueMatch};
+
+/// The route tables of a listener: one for HTTP, one per TLS chain for HTTPS.
+pub fn route_tables(l: &ir::Listener) -> Vec<RouteConfiguration> {
+    match l.protocol {
+        ir::Protocol::Http => vec![table(&l.name, &l.virtual_hosts)],
+        ir::Protocol::Https => l.tls_chains.iter().map(|c| table(&c.name, &c.virtual_hosts)).collect(),
+    }
+}
+
+fn table(name: &str, hosts: &[ir::VirtualHost]) -> RouteConfiguration {
+    RouteConfiguration {
+        name: name.to_string(),
+        virtual_hosts: hosts.iter().map(virtual_host).collect(),
+        // Without this Envoy may answer before a new cluster's endpoints arrive.
+        validate_clusters: Some(envoy_types::pb::google::protobuf::BoolValue { value: false }),
+        ..Default::default()
+    }
+}
+
+fn virtual_host(vh: &ir::VirtualHost) -> VirtualHost {
+    VirtualHost {
+        name: vh.hostname.clone(),
+        domains: vec![vh.hostname.clone()],
+        routes: vh.routes.iter().map(route).collect(),
+        ..Default::default()
+    }
+}
+
+fn string_matcher(value: &ValueMatch) -> StringMatcher {
+    StringMatcher {
+        match_pattern: Some(match value {
+            ValueMatch::Exact(v) => MatchPattern::Exact(v.clone()),
+            ValueMatch::Regex(r) => MatchPattern::SafeRegex(RegexMatcher { regex: r.clone(), ..Default::default() }),
+        }),
+        ignore_case: false,
+    }
+}
+
+fn header_options(m: &ir::HeaderModifier) -> Vec<HeaderValueOption> {
+    let option = |(name, value): &(String, String), action: HeaderAppendAction| HeaderValueOption {
+        header: Some(HeaderValue { key: name.to_ascii_lowercase(), value: value.clone(), ..Default::default() }),
+        append_action: action as i32,
+        ..Default::default()
+    };
+    m.set
+        .iter()
+        .map(|h| option(h, HeaderAppendAction::OverwriteIfExistsOrAdd))
+        .chain(m.add.iter().map(|h| option(h, HeaderAppendAction::AppendIfExistsOrAdd)))
+        .collect()
+}
+
+fn route(r: &ir::Route) -> Route {
+    let m = &r.matcher;
+    let path_specifier = Some(match &m.path {
+        PathMatch::Exact(p) => route_match::PathSpecifier::Path(p.clone()),
+        PathMatch::Prefix(p) if p == "/" => route_match::PathSpecifier::Prefix("/".to_string()),
+        PathMatch::Prefix(p) => route_match::PathSpecifier::PathSeparatedPrefix(p.clone()),
+        PathMatch::Regex(p) => route_match::PathSpecifier::SafeRegex(RegexMatcher { regex: p.clone(), ..Default::default() }),
+    });
+    let mut headers: Vec<HeaderMatcher> = m
+        .headers
+        .iter()
+        .map(|(name, value)| HeaderMatcher {
+            name: name.clone(),
+            header_match_specifier: Some(HeaderMatchSpecifier::StringMatch(string_matcher(value))),
+            ..Default::default()
+        })
+        .collect();
+    if let Some(method) = &m.method {
+        headers.push(HeaderMatcher {
+            name: ":method".to_string(),
+            header_match_specifier: Some(HeaderMatchSpecifier::StringMatch(string_matcher(&ValueMatch::Exact(method.clone())))),
+            ..Default::default()
+        });
+    }
+    let query_parameters = m
+        .query_params
+        .iter()
+        .map(|(name, value)| QueryParameterMatcher {
+            name: name.clone(),
+            query_parameter_match_specifier: Some(QueryParameterMatchSpecifier::StringMatch(string_matcher(value))),
+        })
+        .collect();
+    let action = match &r.action {
+        Action::Forward(backends) if backends.len() == 1 => route::Action::Route(RouteAction {
+            cluster_specifier: Some(route_action::ClusterSpecifier::Cluster(backends[0].cluster.clone())),
+            ..Default::default()
+        }),
+        Action::Forward(backends) => route::Action::Route(RouteAction {
+            cluster_specifier: Some(route_action::ClusterSpecifier::WeightedClusters(WeightedCluster {
+                clusters: backends
+                    .iter()
+                    .map(|b| ClusterWeight { name: b.cluster.clone(), weight: Some(UInt32Value { value: b.weight }), ..Default::default() })
+                    .collect(),
+                ..Default::default()
+            })),
+            ..Default::default()
+        }),
+        Action::Redirect(redirect) => route::Action::Redirect(redirect_action(redirect)),
+        Action::Respond { status, .. } => route::Action::DirectResponse(DirectResponseAction { status: *status, ..Default::default() }),
+    };
+    Route {
+        name: r.name.clone(),
+        r#match: Some(RouteMatch { path_specifier, headers, query_parameters, ..Default::default() }),
+        request_headers_to_add: header_options(&r.request_headers),
+        request_headers_to_remove: r.request_headers.remove.iter().map(|h| h.to_ascii_lowercase()).collect(),
+        response_headers_to_add: header_options(&r.response_headers),
+        response_headers_to_remove: r.response_headers.remove.iter().map(|h| h.to_ascii_lowercase()).collect(),
+        action: Some(action),
+        ..Default::default()
+    }
+}
+
+fn redirect_action(r: &ir::Redirect) -> RedirectAction {
+    use redirect_action::RedirectResponseCode as Code;
+    let response_code = match r.status {
+        301 => Code::MovedPermanently,
+        303 => Code::SeeOther,
+        307 => Code::TemporaryRedirect,
+        308 => Code::PermanentRedirect,
+        _ => Code::Found,
+    };
+    RedirectAction {
+        host_redirect: r.hostname.clone().unwrap_or_default(),
+        port_redirect: r.port.unwrap_or(0),
+        response_code: response_code as i32,
+        scheme_rewrite_specifier: r.scheme.clone().map(redirect_action::SchemeRewriteSpecifier::SchemeRedirect),
+        path_rewrite_specifier: r.path.as_ref().map(|p| match p {
+            ir::RedirectPath::Full(path) => redirect_action::PathRewriteSpecifier::PathRedirect(path.clone()),
+            ir::RedirectPath::Prefix(prefix) => redirect_action::PathRewriteSpecifier::PrefixRewrite(prefix.clone()),
+        }),
+        ..Default::default()
+    }
+}

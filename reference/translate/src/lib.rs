@@ -1,0 +1,59 @@
+//! The pure translation core: a [`Snapshot`] of resources in, Envoy resources and status
+//! conditions out. No IO, no async, no clocks: the same input gives the same output, byte
+//! for byte.
+//!
+//! Two stages, as in Envoy Gateway: resources → [`ir::Ir`] (proxy-neutral, with every
+//! Gateway API decision made) → Envoy xDS resources ([`envoy::to_xds`]).
+
+pub mod envoy;
+pub mod gateway;
+pub mod hostname;
+pub mod ir;
+pub mod refs;
+pub mod route;
+pub mod status;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use portcullis_model::{ObjectKey, Snapshot};
+
+pub use envoy::XdsResources;
+pub use ir::Ir;
+pub use status::Statuses;
+
+/// Where each Gateway port really listens. The runtime decides (declared ports it cannot bind
+/// are moved to free local ports); offline translation leaves it empty and every listener
+/// binds `0.0.0.0:<declared port>`.
+pub type PortMap = BTreeMap<(ObjectKey, i32), SocketAddr>;
+
+/// Everything the translator reads.
+#[derive(Clone, Copy, Debug)]
+pub struct TranslateInput<'a> {
+    /// The resources.
+    pub snapshot: &'a Snapshot,
+    /// The `controllerName` whose GatewayClasses this gateway serves.
+    pub controller_name: &'a str,
+    /// Where listeners bind.
+    pub port_map: &'a PortMap,
+}
+
+/// Everything the translator produces.
+#[derive(Clone, Debug)]
+pub struct Translation {
+    /// The intermediate representation.
+    pub ir: Ir,
+    /// Status conditions of every resource this controller owns.
+    pub statuses: Statuses,
+    /// Envoy resources by type URL and name.
+    pub xds: XdsResources,
+}
+
+/// Translates a snapshot.
+pub fn translate(input: &TranslateInput<'_>) -> Translation {
+    let mut statuses = Statuses::default();
+    let gateways = gateway::translate_gateways(input, &mut statuses);
+    let ir = route::translate_routes(input, gateways, &mut statuses);
+    let xds = envoy::to_xds(&ir);
+    Translation { ir, statuses, xds }
+}

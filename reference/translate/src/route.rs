@@ -1,0 +1,603 @@
+//! HTTPRoutes: attachment to listeners, matches, filters, backends, precedence, and status.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use gateway_api::httproutes::{
+    HttpRoute, HttpRouteParentRefs, HttpRouteRules, HttpRouteRulesFilters, HttpRouteRulesFiltersType as FilterType,
+    HttpRouteRulesMatches, HttpRouteRulesMatchesHeadersType, HttpRouteRulesMatchesPathType,
+    HttpRouteRulesMatchesQueryParamsType,
+};
+use portcullis_model::{GATEWAY_GROUP, ObjectKey, SERVICE_NAME_LABEL, Snapshot};
+
+use crate::TranslateInput;
+use crate::gateway::AcceptedGateway;
+use crate::hostname;
+use crate::ir::{
+    Action, Cluster, HeaderModifier, Ir, Listener, PathMatch, Protocol, Redirect, RedirectPath, Route,
+    RouteMatch, TlsChain, TlsSecret, ValueMatch, VirtualHost, WeightedBackend,
+};
+use crate::refs::{RefFrom, reference_allowed};
+use crate::status::{Condition, ParentReference, RouteParentStatus, RouteStatus, Statuses};
+
+/// A rule made ready for Envoy: its matches and what it does.
+#[derive(Clone, Debug)]
+struct CompiledRule {
+    matches: Vec<RouteMatch>,
+    request_headers: HeaderModifier,
+    response_headers: HeaderModifier,
+    action: Action,
+}
+
+/// A route attached to one Gateway listener, with the hostnames it serves there.
+#[derive(Clone, Debug)]
+struct Attachment {
+    route: ObjectKey,
+    created: String,
+    hostnames: Vec<String>,
+    rules: std::rc::Rc<Vec<CompiledRule>>,
+}
+
+/// Why a route cannot be accepted at all.
+struct Rejection {
+    reason: &'static str,
+    message: String,
+}
+
+/// Resolves routes onto the checked gateways and builds the IR.
+pub fn translate_routes(input: &TranslateInput<'_>, gateways: Vec<AcceptedGateway>, statuses: &mut Statuses) -> Ir {
+    let snapshot = input.snapshot;
+    // (gateway index, listener index) → attached routes.
+    let mut attached: BTreeMap<(usize, usize), Vec<Attachment>> = BTreeMap::new();
+    let mut clusters: BTreeMap<String, Cluster> = BTreeMap::new();
+
+    for (key, route) in &snapshot.http_routes {
+        let generation = route.metadata.generation.unwrap_or(1);
+        let compiled = compile_rules(snapshot, key, route, &mut clusters);
+        let created = route
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .and_then(|t| serde_json::to_string(t).ok())
+            .unwrap_or_default();
+        let rules = std::rc::Rc::new(compiled.as_ref().map(|(rules, _)| rules.clone()).unwrap_or_default());
+        let route_hostnames = route.spec.hostnames.clone().unwrap_or_default();
+        let mut parents = Vec::new();
+        for parent in route.spec.parent_refs.iter().flatten() {
+            if parent.group.as_deref().is_some_and(|g| g != GATEWAY_GROUP)
+                || parent.kind.as_deref().is_some_and(|k| k != "Gateway")
+            {
+                continue;
+            }
+            let gw_ns = parent.namespace.clone().unwrap_or_else(|| key.namespace.clone());
+            let gw_key = ObjectKey::new(gw_ns, parent.name.clone());
+            let Some(gw_index) = gateways.iter().position(|g| g.key == gw_key) else {
+                continue; // not a Gateway of ours
+            };
+            let gateway = &gateways[gw_index];
+            let parent_ref = ParentReference {
+                group: GATEWAY_GROUP.to_string(),
+                kind: "Gateway".to_string(),
+                namespace: gw_key.namespace.clone(),
+                name: gw_key.name.clone(),
+                section_name: parent.section_name.clone(),
+                port: parent.port,
+            };
+            let accepted = match &compiled {
+                Err(rejection) => Condition::new("Accepted", false, rejection.reason, rejection.message.clone(), generation),
+                Ok(_) => {
+                    match attach(snapshot, key, parent, gateway, &route_hostnames) {
+                        Ok(listeners) => {
+                            for (listener_index, hostnames) in listeners {
+                                attached.entry((gw_index, listener_index)).or_default().push(Attachment {
+                                    route: key.clone(),
+                                    created: created.clone(),
+                                    hostnames,
+                                    rules: rules.clone(),
+                                });
+                                if let Some(status) = statuses.gateways.get_mut(&gw_key.to_string())
+                                    && let Some(l) = status.listeners.get_mut(listener_index)
+                                {
+                                    l.attached_routes += 1;
+                                }
+                            }
+                            Condition::new("Accepted", true, "Accepted", "route is accepted", generation)
+                        }
+                        Err((reason, message)) => Condition::new("Accepted", false, reason, message, generation),
+                    }
+                }
+            };
+            let resolved = match &compiled {
+                Ok((_, Some((reason, message)))) => Condition::new("ResolvedRefs", false, reason, message.clone(), generation),
+                _ => Condition::new("ResolvedRefs", true, "ResolvedRefs", "all references resolved", generation),
+            };
+            parents.push(RouteParentStatus {
+                parent_ref,
+                controller_name: input.controller_name.to_string(),
+                conditions: vec![accepted, resolved],
+            });
+        }
+        if !parents.is_empty() {
+            statuses.http_routes.insert(key.to_string(), RouteStatus { parents });
+        }
+    }
+    build_ir(&gateways, &attached, clusters)
+}
+
+/// Which listeners of `gateway` the route attaches to through `parent`, with the hostnames it
+/// serves on each; or why none.
+fn attach(
+    snapshot: &Snapshot,
+    route: &ObjectKey,
+    parent: &HttpRouteParentRefs,
+    gateway: &AcceptedGateway,
+    route_hostnames: &[String],
+) -> Result<Vec<(usize, Vec<String>)>, (&'static str, String)> {
+    let candidates: Vec<usize> = gateway
+        .listeners
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| parent.section_name.as_ref().is_none_or(|s| s == &l.name))
+        .filter(|(_, l)| parent.port.is_none_or(|p| p == l.port))
+        .map(|(i, _)| i)
+        .collect();
+    if candidates.is_empty() {
+        return Err((
+            "NoMatchingParent",
+            format!(
+                "parentRef {}: no listener named {:?} on port {:?}",
+                gateway.key,
+                parent.section_name.as_deref().unwrap_or("*"),
+                parent.port
+            ),
+        ));
+    }
+    let allowed: Vec<usize> = candidates
+        .into_iter()
+        .filter(|&i| {
+            let l = &gateway.listeners[i];
+            l.protocol.is_some() && l.allows_http_routes && l.allows_namespace(snapshot, &gateway.key.namespace, &route.namespace)
+        })
+        .collect();
+    if allowed.is_empty() {
+        return Err((
+            "NotAllowedByListeners",
+            format!("no listener of Gateway {} allows HTTPRoutes from namespace {}", gateway.key, route.namespace),
+        ));
+    }
+    let mut out = Vec::new();
+    for i in allowed {
+        let listener = &gateway.listeners[i];
+        if let Some(hosts) = hostname::intersect(listener.hostname.as_deref(), route_hostnames) {
+            // An unprogrammed listener still counts the route, but gets no traffic.
+            out.push((i, hosts));
+        }
+    }
+    if out.is_empty() {
+        return Err((
+            "NoMatchingListenerHostname",
+            format!("spec.hostnames: none intersects a listener hostname of Gateway {}", gateway.key),
+        ));
+    }
+    Ok(out)
+}
+
+type ResolvedRefsProblem = Option<(&'static str, String)>;
+
+/// Compiles every rule. A rule that cannot be expressed rejects the route; backend problems
+/// only make that rule answer 500 and are reported as ResolvedRefs=False.
+fn compile_rules(
+    snapshot: &Snapshot,
+    key: &ObjectKey,
+    route: &HttpRoute,
+    clusters: &mut BTreeMap<String, Cluster>,
+) -> Result<(Vec<CompiledRule>, ResolvedRefsProblem), Rejection> {
+    let mut out = Vec::new();
+    let mut problem: ResolvedRefsProblem = None;
+    for (rule_index, rule) in route.spec.rules.iter().flatten().enumerate() {
+        let field = format!("spec.rules[{rule_index}]");
+        let matches = compile_matches(&field, rule)?;
+        let (request_headers, response_headers, redirect) = compile_filters(&field, rule.filters.as_deref().unwrap_or(&[]))?;
+        let action = match redirect {
+            Some(redirect) => Action::Redirect(redirect),
+            None => {
+                let (action, rule_problem) = resolve_backends(snapshot, key, &field, rule, clusters);
+                if problem.is_none() {
+                    problem = rule_problem;
+                }
+                action
+            }
+        };
+        out.push(CompiledRule { matches, request_headers, response_headers, action });
+    }
+    Ok((out, problem))
+}
+
+fn check_regex(field: &str, pattern: &str) -> Result<(), Rejection> {
+    regex::Regex::new(pattern).map(|_| ()).map_err(|error| Rejection {
+        reason: "UnsupportedValue",
+        message: format!("{field}: invalid regular expression {pattern:?}: {}", error.to_string().lines().last().unwrap_or("")),
+    })
+}
+
+fn compile_matches(field: &str, rule: &HttpRouteRules) -> Result<Vec<RouteMatch>, Rejection> {
+    let default = [HttpRouteRulesMatches::default()];
+    let matches = match rule.matches.as_deref() {
+        Some(m) if !m.is_empty() => m,
+        _ => &default[..],
+    };
+    let mut out = Vec::new();
+    for (i, m) in matches.iter().enumerate() {
+        let at = format!("{field}.matches[{i}]");
+        let path = match &m.path {
+            None => PathMatch::Prefix("/".to_string()),
+            Some(p) => {
+                let value = p.value.clone().unwrap_or_else(|| "/".to_string());
+                match p.r#type.clone().unwrap_or(HttpRouteRulesMatchesPathType::PathPrefix) {
+                    HttpRouteRulesMatchesPathType::Exact => {
+                        if !value.starts_with('/') {
+                            return Err(Rejection { reason: "UnsupportedValue", message: format!("{at}.path.value: must start with '/'") });
+                        }
+                        PathMatch::Exact(value)
+                    }
+                    HttpRouteRulesMatchesPathType::PathPrefix => {
+                        if !value.starts_with('/') {
+                            return Err(Rejection { reason: "UnsupportedValue", message: format!("{at}.path.value: must start with '/'") });
+                        }
+                        // A trailing slash does not change segment matching: `/abc/` ≡ `/abc`.
+                        let trimmed = value.trim_end_matches('/');
+                        PathMatch::Prefix(if trimmed.is_empty() { "/".to_string() } else { trimmed.to_string() })
+                    }
+                    HttpRouteRulesMatchesPathType::RegularExpression => {
+                        check_regex(&format!("{at}.path.value"), &value)?;
+                        PathMatch::Regex(value)
+                    }
+                }
+            }
+        };
+        let mut headers = Vec::new();
+        let mut seen = BTreeSet::new();
+        for (j, h) in m.headers.iter().flatten().enumerate() {
+            let name = h.name.to_ascii_lowercase();
+            // Only the first match for a header name counts (spec).
+            if !seen.insert(name.clone()) {
+                continue;
+            }
+            let value = match h.r#type.clone().unwrap_or(HttpRouteRulesMatchesHeadersType::Exact) {
+                HttpRouteRulesMatchesHeadersType::Exact => ValueMatch::Exact(h.value.clone()),
+                HttpRouteRulesMatchesHeadersType::RegularExpression => {
+                    check_regex(&format!("{at}.headers[{j}].value"), &h.value)?;
+                    ValueMatch::Regex(h.value.clone())
+                }
+            };
+            headers.push((name, value));
+        }
+        let mut query_params = Vec::new();
+        let mut seen = BTreeSet::new();
+        for (j, q) in m.query_params.iter().flatten().enumerate() {
+            if !seen.insert(q.name.clone()) {
+                continue;
+            }
+            let value = match q.r#type.clone().unwrap_or(HttpRouteRulesMatchesQueryParamsType::Exact) {
+                HttpRouteRulesMatchesQueryParamsType::Exact => ValueMatch::Exact(q.value.clone()),
+                HttpRouteRulesMatchesQueryParamsType::RegularExpression => {
+                    check_regex(&format!("{at}.queryParams[{j}].value"), &q.value)?;
+                    ValueMatch::Regex(q.value.clone())
+                }
+            };
+            query_params.push((q.name.clone(), value));
+        }
+        let method = m
+            .method
+            .as_ref()
+            .and_then(|method| serde_json::to_value(method).ok())
+            .and_then(|v| v.as_str().map(str::to_string));
+        out.push(RouteMatch { path, method, headers, query_params });
+    }
+    Ok(out)
+}
+
+fn compile_filters(
+    field: &str,
+    filters: &[HttpRouteRulesFilters],
+) -> Result<(HeaderModifier, HeaderModifier, Option<Redirect>), Rejection> {
+    let mut request = HeaderModifier::default();
+    let mut response = HeaderModifier::default();
+    let mut redirect = None;
+    for (i, filter) in filters.iter().enumerate() {
+        let at = format!("{field}.filters[{i}]");
+        let missing = |what: &str| Rejection {
+            reason: "UnsupportedValue",
+            message: format!("{at}: type {what} needs its `{}` field", what[..1].to_lowercase() + &what[1..]),
+        };
+        match filter.r#type {
+            FilterType::RequestHeaderModifier => {
+                let m = filter.request_header_modifier.as_ref().ok_or_else(|| missing("RequestHeaderModifier"))?;
+                request.set.extend(m.set.iter().flatten().map(|h| (h.name.clone(), h.value.clone())));
+                request.add.extend(m.add.iter().flatten().map(|h| (h.name.clone(), h.value.clone())));
+                request.remove.extend(m.remove.iter().flatten().cloned());
+            }
+            FilterType::ResponseHeaderModifier => {
+                let m = filter.response_header_modifier.as_ref().ok_or_else(|| missing("ResponseHeaderModifier"))?;
+                response.set.extend(m.set.iter().flatten().map(|h| (h.name.clone(), h.value.clone())));
+                response.add.extend(m.add.iter().flatten().map(|h| (h.name.clone(), h.value.clone())));
+                response.remove.extend(m.remove.iter().flatten().cloned());
+            }
+            FilterType::RequestRedirect => {
+                let r = filter.request_redirect.as_ref().ok_or_else(|| missing("RequestRedirect"))?;
+                let status = match r.status_code.unwrap_or(302) {
+                    code @ (301 | 302 | 303 | 307 | 308) => code as u32,
+                    other => {
+                        return Err(Rejection {
+                            reason: "UnsupportedValue",
+                            message: format!("{at}.requestRedirect.statusCode: {other} is not a redirect status"),
+                        });
+                    }
+                };
+                let path = match &r.path {
+                    None => None,
+                    Some(p) => {
+                        let v = serde_json::to_value(&p.r#type).ok();
+                        match v.as_ref().and_then(|v| v.as_str()) {
+                            Some("ReplaceFullPath") => p.replace_full_path.clone().map(RedirectPath::Full),
+                            Some("ReplacePrefixMatch") => p.replace_prefix_match.clone().map(RedirectPath::Prefix),
+                            _ => None,
+                        }
+                    }
+                };
+                redirect = Some(Redirect {
+                    scheme: r.scheme.as_ref().and_then(|s| serde_json::to_value(s).ok()).and_then(|v| v.as_str().map(str::to_string)),
+                    hostname: r.hostname.clone(),
+                    port: r.port.and_then(|p| u32::try_from(p).ok()),
+                    path,
+                    status,
+                });
+            }
+            FilterType::UrlRewrite | FilterType::RequestMirror | FilterType::ExtensionRef | FilterType::Cors => {
+                let name = serde_json::to_value(&filter.r#type)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                return Err(Rejection {
+                    reason: "UnsupportedValue",
+                    message: format!("{at}.type: filter {name} is not supported by portcullis yet"),
+                });
+            }
+        }
+    }
+    Ok((request, response, redirect))
+}
+
+/// The rule's action from its backendRefs, adding their clusters; and the first problem found.
+fn resolve_backends(
+    snapshot: &Snapshot,
+    route: &ObjectKey,
+    field: &str,
+    rule: &HttpRouteRules,
+    clusters: &mut BTreeMap<String, Cluster>,
+) -> (Action, ResolvedRefsProblem) {
+    let refs = rule.backend_refs.as_deref().unwrap_or(&[]);
+    if refs.is_empty() {
+        return (Action::Respond { status: 500, reason: format!("{field}: no backendRefs") }, None);
+    }
+    let mut problem: ResolvedRefsProblem = None;
+    let mut backends = Vec::new();
+    for (i, r) in refs.iter().enumerate() {
+        let at = format!("{field}.backendRefs[{i}]");
+        let group = r.group.as_deref().unwrap_or("");
+        let kind = r.kind.as_deref().unwrap_or("Service");
+        let namespace = r.namespace.clone().unwrap_or_else(|| route.namespace.clone());
+        let weight = u32::try_from(r.weight.unwrap_or(1)).unwrap_or(0);
+        let issue = if !(group.is_empty() || group == "core") || kind != "Service" {
+            Some(("InvalidKind", format!("{at}: {}{kind} is not a supported backend kind (Service is)", if group.is_empty() { String::new() } else { format!("{group}/") })))
+        } else if !reference_allowed(
+            snapshot,
+            RefFrom { group: GATEWAY_GROUP, kind: "HTTPRoute", namespace: &route.namespace },
+            "",
+            "Service",
+            &namespace,
+            &r.name,
+        ) {
+            Some(("RefNotPermitted", format!("{at}: Service {namespace}/{} is in another namespace and no ReferenceGrant allows it", r.name)))
+        } else {
+            let service_key = ObjectKey::new(namespace.clone(), r.name.clone());
+            match (snapshot.services.get(&service_key), r.port) {
+                (None, _) => Some(("BackendNotFound", format!("{at}: Service {service_key} not found"))),
+                (Some(_), None) => Some(("UnsupportedValue", format!("{at}.port: a port is required for a Service"))),
+                (Some(service), Some(port)) => {
+                    let service_port = service
+                        .spec
+                        .as_ref()
+                        .and_then(|s| s.ports.as_ref())
+                        .and_then(|ports| ports.iter().find(|p| p.port == port));
+                    match service_port {
+                        None => Some(("BackendNotFound", format!("{at}.port: Service {service_key} has no port {port}"))),
+                        Some(service_port) => {
+                            let name = format!("{service_key}/{port}");
+                            if weight > 0 {
+                                clusters.entry(name.clone()).or_insert_with(|| Cluster {
+                                    name: name.clone(),
+                                    endpoints: endpoints(snapshot, &service_key, service_port),
+                                });
+                                backends.push(WeightedBackend { cluster: name, weight });
+                            }
+                            None
+                        }
+                    }
+                }
+            }
+        };
+        if let Some(issue) = issue
+            && problem.is_none()
+        {
+            problem = Some(issue);
+        }
+    }
+    let action = if let Some((_, message)) = &problem
+        && backends.is_empty()
+    {
+        Action::Respond { status: 500, reason: message.clone() }
+    } else if backends.is_empty() {
+        Action::Respond { status: 500, reason: format!("{field}: every backend has weight 0") }
+    } else {
+        Action::Forward(backends)
+    };
+    (action, problem)
+}
+
+/// Addresses behind a Service port, from the EndpointSlices labelled with its name.
+fn endpoints(
+    snapshot: &Snapshot,
+    service: &ObjectKey,
+    port: &k8s_openapi::api::core::v1::ServicePort,
+) -> Vec<String> {
+    let mut out = BTreeSet::new();
+    for (key, slice) in &snapshot.endpoint_slices {
+        let owned = key.namespace == service.namespace
+            && slice.metadata.labels.as_ref().and_then(|l| l.get(SERVICE_NAME_LABEL)) == Some(&service.name);
+        if !owned {
+            continue;
+        }
+        // Slice ports are named like the Service port they serve; a single unnamed port
+        // serves an unnamed Service port.
+        let slice_port = slice.ports.iter().flatten().find(|p| p.name.as_deref().unwrap_or("") == port.name.as_deref().unwrap_or(""));
+        let Some(number) = slice_port.and_then(|p| p.port) else { continue };
+        for endpoint in slice.endpoints.iter().flatten() {
+            let ready = endpoint.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true);
+            if !ready {
+                continue;
+            }
+            for address in &endpoint.addresses {
+                out.insert(if address.contains(':') { format!("[{address}]:{number}") } else { format!("{address}:{number}") });
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// Precedence among matches, as the Gateway API orders it: exact path, then the longest
+/// prefix, then method, most headers, most query parameters; ties go to the oldest route,
+/// then by namespace/name, then rule and match order. Regular expressions (whose order is
+/// implementation-specific) come after exact paths and before prefixes.
+type PrecedenceKey = (u8, std::cmp::Reverse<usize>, u8, std::cmp::Reverse<usize>, std::cmp::Reverse<usize>, String, ObjectKey, usize, usize);
+
+fn precedence(m: &RouteMatch, created: &str, route: &ObjectKey, rule: usize, index: usize) -> PrecedenceKey {
+    let (rank, len) = match &m.path {
+        PathMatch::Exact(p) => (0, p.len()),
+        PathMatch::Regex(p) => (1, p.len()),
+        PathMatch::Prefix(p) => (2, p.len()),
+    };
+    (
+        rank,
+        std::cmp::Reverse(len),
+        u8::from(m.method.is_none()),
+        std::cmp::Reverse(m.headers.len()),
+        std::cmp::Reverse(m.query_params.len()),
+        created.to_string(),
+        route.clone(),
+        rule,
+        index,
+    )
+}
+
+fn virtual_hosts(attachments: &[&Attachment]) -> Vec<VirtualHost> {
+    let mut by_host: BTreeMap<String, Vec<(PrecedenceKey, Route)>> = BTreeMap::new();
+    for a in attachments {
+        for host in &a.hostnames {
+            let entries = by_host.entry(host.clone()).or_default();
+            for (rule_index, rule) in a.rules.iter().enumerate() {
+                for (match_index, m) in rule.matches.iter().enumerate() {
+                    let name = format!("{}/rule/{rule_index}/match/{match_index}", a.route);
+                    if entries.iter().any(|(_, r)| r.name == name) {
+                        continue; // the same route attached through two listeners
+                    }
+                    entries.push((
+                        precedence(m, &a.created, &a.route, rule_index, match_index),
+                        Route {
+                            name,
+                            matcher: m.clone(),
+                            request_headers: rule.request_headers.clone(),
+                            response_headers: rule.response_headers.clone(),
+                            action: rule.action.clone(),
+                        },
+                    ));
+                }
+            }
+        }
+    }
+    by_host
+        .into_iter()
+        .map(|(hostname, mut routes)| {
+            routes.sort_by(|a, b| a.0.cmp(&b.0));
+            VirtualHost { hostname, routes: routes.into_iter().map(|(_, r)| r).collect() }
+        })
+        .collect()
+}
+
+fn build_ir(
+    gateways: &[AcceptedGateway],
+    attached: &BTreeMap<(usize, usize), Vec<Attachment>>,
+    clusters: BTreeMap<String, Cluster>,
+) -> Ir {
+    let mut listeners = Vec::new();
+    let mut secrets: BTreeMap<String, TlsSecret> = BTreeMap::new();
+    for (gw_index, gateway) in gateways.iter().enumerate() {
+        let mut ports: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
+        for (i, l) in gateway.listeners.iter().enumerate() {
+            if l.programmed {
+                ports.entry(l.port).or_default().push(i);
+            }
+        }
+        for (port, indices) in ports {
+            let Some(bind) = gateway.binds.get(&port) else { continue };
+            let name = format!("{}/{port}", gateway.key);
+            let protocol = gateway.listeners[indices[0]].protocol.unwrap_or(Protocol::Http);
+            let attachments_of = |i: usize| attached.get(&(gw_index, i)).into_iter().flatten().collect::<Vec<_>>();
+            let mut listener = Listener {
+                name: name.clone(),
+                port,
+                bind: bind.to_string(),
+                protocol,
+                virtual_hosts: Vec::new(),
+                tls_chains: Vec::new(),
+            };
+            match protocol {
+                Protocol::Http => {
+                    let all: Vec<&Attachment> = indices.iter().flat_map(|&i| attachments_of(i)).collect();
+                    listener.virtual_hosts = virtual_hosts(&all);
+                }
+                Protocol::Https => {
+                    for &i in &indices {
+                        let l = &gateway.listeners[i];
+                        for s in &l.secrets {
+                            secrets.entry(s.name.clone()).or_insert_with(|| s.clone());
+                        }
+                        listener.tls_chains.push(TlsChain {
+                            name: format!("{name}/{}", l.name),
+                            server_names: l.hostname.iter().cloned().collect(),
+                            secrets: l.secrets.iter().map(|s| s.name.clone()).collect(),
+                            virtual_hosts: virtual_hosts(&attachments_of(i)),
+                        });
+                    }
+                }
+            }
+            listeners.push(listener);
+        }
+    }
+    // Only clusters some listener routes to reach Envoy, so no resource is orphaned.
+    let mut used = BTreeSet::new();
+    for l in &listeners {
+        let hosts = l.virtual_hosts.iter().chain(l.tls_chains.iter().flat_map(|c| c.virtual_hosts.iter()));
+        for vh in hosts {
+            for r in &vh.routes {
+                if let Action::Forward(backends) = &r.action {
+                    used.extend(backends.iter().map(|b| b.cluster.clone()));
+                }
+            }
+        }
+    }
+    Ir {
+        listeners,
+        clusters: clusters.into_values().filter(|c| used.contains(&c.name)).collect(),
+        secrets: secrets.into_values().collect(),
+    }
+}
