@@ -1,0 +1,257 @@
+//! The control loop: read the resources, translate, publish to Envoy, keep the statuses.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use k8s_openapi::api::discovery::v1::{Endpoint, EndpointPort, EndpointSlice};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use portcullis_echo::{EchoIdentity, EchoServer, pod_name};
+use portcullis_model::{ObjectKey, Resource, SERVICE_NAME_LABEL, Snapshot, load_dir};
+use portcullis_translate::{Statuses, TranslateInput, XdsResources, translate};
+use portcullis_xds::XdsServer;
+use serde::Serialize;
+use tokio::sync::{Mutex, watch};
+
+use crate::error::OperatorError;
+use crate::ports::{PortAllocator, PortPolicy};
+
+/// Where one Gateway listener can be reached.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ListenerAddress {
+    /// `namespace/name` of the Gateway.
+    pub gateway: String,
+    /// The listener's name.
+    pub listener: String,
+    /// The port the Gateway declares.
+    pub port: i32,
+    /// The local socket Envoy listens on for it.
+    pub address: SocketAddr,
+}
+
+/// What the control plane last computed.
+#[derive(Clone, Debug, Default)]
+pub struct ControlView {
+    /// The xDS snapshot version that carries it.
+    pub version: u64,
+    /// Status conditions.
+    pub statuses: Statuses,
+    /// Errors reading resources, each naming file and field.
+    pub errors: Vec<String>,
+    /// Listener addresses.
+    pub listeners: Vec<ListenerAddress>,
+    /// Echo backends running, by Service.
+    pub echo_backends: BTreeMap<String, SocketAddr>,
+}
+
+struct State {
+    ports: PortAllocator,
+    version: u64,
+    published: Option<XdsResources>,
+    echo: Option<BTreeMap<ObjectKey, EchoServer>>,
+    skipped_seen: BTreeSet<String>,
+}
+
+/// Reads the resource folder and programs the xDS server.
+pub struct ControlPlane {
+    resources_dir: PathBuf,
+    controller_name: String,
+    xds: XdsServer,
+    state: Mutex<State>,
+    view: watch::Sender<Arc<ControlView>>,
+}
+
+impl ControlPlane {
+    /// A control plane over a folder. With `echo_backends`, every Service without endpoints
+    /// gets an echo server.
+    pub fn new(
+        resources_dir: PathBuf,
+        controller_name: String,
+        xds: XdsServer,
+        policy: PortPolicy,
+        echo_backends: bool,
+    ) -> Self {
+        ControlPlane {
+            resources_dir,
+            controller_name,
+            xds,
+            state: Mutex::new(State {
+                ports: PortAllocator::new(policy),
+                version: 0,
+                published: None,
+                echo: echo_backends.then(BTreeMap::new),
+                skipped_seen: BTreeSet::new(),
+            }),
+            view: watch::channel(Arc::new(ControlView::default())).0,
+        }
+    }
+
+    /// The folder it reads.
+    pub fn resources_dir(&self) -> &Path {
+        &self.resources_dir
+    }
+
+    /// Follows what the control plane computes.
+    pub fn view(&self) -> watch::Receiver<Arc<ControlView>> {
+        self.view.subscribe()
+    }
+
+    /// Re-reads the folder, translates and publishes. Returns the xDS version that carries the
+    /// result (unchanged when nothing Envoy sees changed). Never fails on bad resources:
+    /// those are reported in statuses and errors, and the rest is served.
+    pub async fn reload(&self) -> Result<u64, OperatorError> {
+        let mut state = self.state.lock().await;
+        let dir = self.resources_dir.clone();
+        let report = tokio::task::spawn_blocking(move || load_dir(&dir))
+            .await
+            .map_err(|e| OperatorError::io("reading resources", std::io::Error::other(e)))?;
+        for skipped in &report.skipped {
+            let id = format!("{} {} {}", skipped.kind, skipped.name, skipped.source);
+            if state.skipped_seen.insert(id) {
+                tracing::info!(source = %skipped.source, kind = %skipped.kind, name = %skipped.name, "skipping a kind portcullis does not serve");
+            }
+        }
+        let (mut snapshot, duplicates) = Snapshot::from_report(&report);
+        let mut errors: Vec<String> = report.errors.iter().chain(duplicates.iter()).map(|e| e.to_string()).collect();
+        for error in &errors {
+            tracing::warn!("{error}");
+        }
+        let mut echo_backends = BTreeMap::new();
+        if let Some(echo) = state.echo.as_mut() {
+            if let Err(error) = sync_echo_backends(echo, &mut snapshot).await {
+                tracing::warn!("{error}");
+                errors.push(error.to_string());
+            }
+            echo_backends = echo.iter().map(|(k, s)| (k.to_string(), s.local_addr())).collect();
+        }
+        let port_map = state.ports.allocate(&snapshot).clone();
+        let translation = translate(&TranslateInput {
+            snapshot: &snapshot,
+            controller_name: &self.controller_name,
+            port_map: &port_map,
+        });
+        if state.published.as_ref() != Some(&translation.xds) {
+            state.version += 1;
+            self.xds.publish(portcullis_xds::Snapshot {
+                version: state.version,
+                resources: translation.xds.clone(),
+            });
+            state.published = Some(translation.xds);
+            tracing::info!(version = state.version, "published a new configuration");
+        }
+        let listeners = listener_addresses(&snapshot, &port_map, &translation.statuses);
+        self.view.send_replace(Arc::new(ControlView {
+            version: state.version,
+            statuses: translation.statuses,
+            errors,
+            listeners,
+            echo_backends,
+        }));
+        Ok(state.version)
+    }
+
+    /// Stops the echo backends.
+    pub async fn shutdown(&self) {
+        let mut state = self.state.lock().await;
+        if let Some(echo) = state.echo.as_mut() {
+            for (_, server) in std::mem::take(echo) {
+                server.shutdown().await;
+            }
+        }
+    }
+}
+
+fn listener_addresses(
+    snapshot: &Snapshot,
+    port_map: &portcullis_translate::PortMap,
+    statuses: &Statuses,
+) -> Vec<ListenerAddress> {
+    let mut out = Vec::new();
+    for (key, gateway) in &snapshot.gateways {
+        // Only Gateways of ours have a status.
+        if statuses.gateway(key).is_none() {
+            continue;
+        }
+        for listener in &gateway.spec.listeners {
+            if let Some(address) = port_map.get(&(key.clone(), listener.port)) {
+                out.push(ListenerAddress {
+                    gateway: key.to_string(),
+                    listener: listener.name.clone(),
+                    port: listener.port,
+                    address: *address,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Starts echo servers for Services that have no endpoints, stops those no longer needed, and
+/// adds an EndpointSlice for each to the snapshot.
+async fn sync_echo_backends(
+    echo: &mut BTreeMap<ObjectKey, EchoServer>,
+    snapshot: &mut Snapshot,
+) -> Result<(), OperatorError> {
+    let wanted: BTreeSet<ObjectKey> = snapshot.services_without_endpoints().into_iter().collect();
+    let stale: Vec<ObjectKey> = echo.keys().filter(|k| !wanted.contains(*k)).cloned().collect();
+    for key in stale {
+        if let Some(server) = echo.remove(&key) {
+            server.shutdown().await;
+        }
+    }
+    let mut first_error = None;
+    for key in wanted {
+        if !echo.contains_key(&key) {
+            let identity = EchoIdentity {
+                namespace: key.namespace.clone(),
+                service: key.name.clone(),
+                pod: pod_name(&key.name, 0),
+            };
+            match EchoServer::start(SocketAddr::from(([127, 0, 0, 1], 0)), identity).await {
+                Ok(server) => {
+                    tracing::info!(service = %key, address = %server.local_addr(), "echo backend started");
+                    echo.insert(key.clone(), server);
+                }
+                Err(error) => {
+                    first_error.get_or_insert(OperatorError::Echo { service: key.to_string(), message: error.to_string() });
+                    continue;
+                }
+            }
+        }
+        let Some(server) = echo.get(&key) else { continue };
+        let ports = snapshot
+            .services
+            .get(&key)
+            .and_then(|s| s.spec.as_ref())
+            .and_then(|s| s.ports.clone())
+            .unwrap_or_default();
+        let slice = EndpointSlice {
+            metadata: ObjectMeta {
+                name: Some(format!("{}-echo", key.name)),
+                namespace: Some(key.namespace.clone()),
+                labels: Some([(SERVICE_NAME_LABEL.to_string(), key.name.clone())].into()),
+                generation: Some(1),
+                ..Default::default()
+            },
+            address_type: "IPv4".to_string(),
+            endpoints: Some(vec![Endpoint { addresses: vec![server.local_addr().ip().to_string()], ..Default::default() }]),
+            ports: Some(
+                ports
+                    .iter()
+                    .map(|p| EndpointPort {
+                        name: p.name.clone(),
+                        port: Some(i32::from(server.local_addr().port())),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+        };
+        // A user's own slice with the same name wins; ours is only a stand-in.
+        let _ = snapshot.insert("(echo backend)", Resource::EndpointSlice(slice));
+    }
+    match first_error {
+        Some(error) => Err(error),
+        None => Ok(()),
+    }
+}

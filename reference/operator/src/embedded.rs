@@ -1,0 +1,187 @@
+//! The whole gateway in one process: control plane, xDS server, echo backends, and a real
+//! Envoy as a child process.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use portcullis_envoy::{BootstrapConfig, EnvoyOptions, EnvoyProcess, EnvoySource};
+use portcullis_xds::XdsServer;
+use tokio::net::TcpListener;
+
+use crate::control::{ControlPlane, ControlView};
+use crate::error::OperatorError;
+use crate::ports::PortPolicy;
+use crate::watch::{FolderWatch, watch_folder};
+
+/// How to run the embedded gateway.
+#[derive(Clone, Debug)]
+pub struct EmbeddedOptions {
+    /// The folder of resources (watched for changes).
+    pub resources_dir: PathBuf,
+    /// The GatewayClass controller name to serve.
+    pub controller_name: String,
+    /// Start an echo backend for every Service without endpoints.
+    pub echo_backends: bool,
+    /// Delta xDS (default) or State-of-the-World.
+    pub delta: bool,
+    /// How listener ports are chosen.
+    pub port_policy: PortPolicy,
+    /// Envoy's log level.
+    pub envoy_log_level: String,
+    /// Where Envoy's bootstrap and log go; a temporary folder when `None`.
+    pub work_dir: Option<PathBuf>,
+    /// Reload when files change.
+    pub watch: bool,
+}
+
+impl EmbeddedOptions {
+    /// Defaults for a folder: delta xDS, declared ports first, watching, no echo backends.
+    pub fn new(resources_dir: PathBuf) -> Self {
+        EmbeddedOptions {
+            resources_dir,
+            controller_name: portcullis_model::CONTROLLER_NAME.to_string(),
+            echo_backends: false,
+            delta: true,
+            port_policy: PortPolicy::DeclaredFirst,
+            envoy_log_level: "warning".to_string(),
+            work_dir: None,
+            watch: true,
+        }
+    }
+}
+
+/// How long Envoy may take to apply a configuration.
+pub const APPLY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A running gateway. Dropping it kills Envoy; `shutdown` stops everything gracefully.
+pub struct EmbeddedGateway {
+    control: Arc<ControlPlane>,
+    xds: XdsServer,
+    xds_address: SocketAddr,
+    envoy: Option<EnvoyProcess>,
+    envoy_source: EnvoySource,
+    _watch: Option<FolderWatch>,
+    xds_task: tokio::task::JoinHandle<()>,
+    _work_dir: Option<tempfile::TempDir>,
+}
+
+impl EmbeddedGateway {
+    /// Starts the gateway and returns once Envoy has applied the folder's resources.
+    pub async fn start(options: EmbeddedOptions) -> Result<Self, OperatorError> {
+        let (work_dir, temp) = match &options.work_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| OperatorError::io(format!("creating {}", dir.display()), e))?;
+                (dir.clone(), None)
+            }
+            None => {
+                let temp = tempfile::Builder::new()
+                    .prefix("portcullis-")
+                    .tempdir()
+                    .map_err(|e| OperatorError::io("creating a work folder", e))?;
+                (temp.path().to_path_buf(), Some(temp))
+            }
+        };
+        let xds = XdsServer::new();
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|e| OperatorError::io("binding the xDS server", e))?;
+        let xds_address = listener.local_addr().map_err(|e| OperatorError::io("xDS address", e))?;
+        let server = xds.clone();
+        let xds_task = tokio::spawn(async move {
+            if let Err(error) = server.serve(listener).await {
+                tracing::error!("xDS server stopped: {error}");
+            }
+        });
+        let control = Arc::new(ControlPlane::new(
+            options.resources_dir.clone(),
+            options.controller_name.clone(),
+            xds.clone(),
+            options.port_policy,
+            options.echo_backends,
+        ));
+        let version = control.reload().await?;
+
+        let (binary, envoy_source) = tokio::task::spawn_blocking(portcullis_envoy::resolve_envoy)
+            .await
+            .map_err(|e| OperatorError::io("resolving Envoy", std::io::Error::other(e)))??;
+        let mut bootstrap = BootstrapConfig::new("portcullis-embedded", xds_address);
+        bootstrap.delta = options.delta;
+        let mut envoy_options = EnvoyOptions::new(binary, bootstrap, work_dir.join("envoy"));
+        envoy_options.log_level = options.envoy_log_level.clone();
+        let envoy = EnvoyProcess::start(envoy_options).await?;
+        envoy.wait_ready(APPLY_TIMEOUT).await?;
+        tracing::info!(admin = %envoy.admin_address(), xds = %xds_address, "envoy is ready");
+        let watch = if options.watch { Some(watch_folder(control.clone())?) } else { None };
+        let gateway = EmbeddedGateway {
+            control,
+            xds,
+            xds_address,
+            envoy: Some(envoy),
+            envoy_source,
+            _watch: watch,
+            xds_task,
+            _work_dir: temp,
+        };
+        gateway.xds.wait_until_applied(version, APPLY_TIMEOUT).await?;
+        Ok(gateway)
+    }
+
+    /// Re-reads the folder now and waits until Envoy has applied the result.
+    pub async fn reload_and_wait(&self) -> Result<u64, OperatorError> {
+        let version = self.control.reload().await?;
+        self.xds.wait_until_applied(version, APPLY_TIMEOUT).await?;
+        Ok(version)
+    }
+
+    /// The control plane.
+    pub fn control(&self) -> &Arc<ControlPlane> {
+        &self.control
+    }
+
+    /// The xDS server.
+    pub fn xds(&self) -> &XdsServer {
+        &self.xds
+    }
+
+    /// Where the xDS server listens.
+    pub fn xds_address(&self) -> SocketAddr {
+        self.xds_address
+    }
+
+    /// The latest statuses, listener addresses and errors.
+    pub fn view(&self) -> Arc<ControlView> {
+        self.control.view().borrow().clone()
+    }
+
+    /// Where Envoy came from.
+    pub fn envoy_source(&self) -> &EnvoySource {
+        &self.envoy_source
+    }
+
+    /// The Envoy process.
+    pub fn envoy(&self) -> Option<&EnvoyProcess> {
+        self.envoy.as_ref()
+    }
+
+    /// The local address serving a Gateway's declared port.
+    pub fn listener_address(&self, gateway: &str, port: i32) -> Option<SocketAddr> {
+        self.view()
+            .listeners
+            .iter()
+            .find(|l| l.gateway == gateway && l.port == port)
+            .map(|l| l.address)
+    }
+
+    /// Stops Envoy, the echo backends and the xDS server.
+    pub async fn shutdown(mut self) -> Result<(), OperatorError> {
+        let result = match self.envoy.take() {
+            Some(envoy) => envoy.stop().await.map_err(OperatorError::from),
+            None => Ok(()),
+        };
+        self.control.shutdown().await;
+        self.xds_task.abort();
+        result
+    }
+}
