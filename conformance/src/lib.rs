@@ -1,0 +1,15 @@
+//! The conformance harness: cucumber World and steps, drivers that reach a gateway, and report
+//! writers. Features never know which driver runs them.
+
+pub mod driver;
+pub mod embedded;
+pub mod report;
+pub mod request;
+pub mod runner;
+pub mod steps;
+pub mod tls;
+pub mod world;
+
+pub use driver::Driver;
+pub use runner::{RunOptions, RunSummary, run_conformance};
+pub use world::GatewayWorld;

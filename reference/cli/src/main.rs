@@ -1,0 +1,50 @@
+//! `portcullis`: run the reference gateway, check resources offline, run the conformance suites.
+
+mod conformance;
+mod run;
+mod translate;
+
+use clap::{Parser, Subcommand};
+
+/// A reference API gateway for Kubernetes, and the harness that proves it.
+#[derive(Parser, Debug)]
+#[command(name = "portcullis", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the gateway (control plane + Envoy) on a folder of resources.
+    Run(run::RunArgs),
+    /// Show offline what the gateway would do with a folder of resources.
+    Translate(translate::TranslateArgs),
+    /// Start the embedded gateway and run every conformance suite against it.
+    Conformance(conformance::ConformanceArgs),
+}
+
+fn init_tracing(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PORTCULLIS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => {
+            init_tracing("info");
+            run::run(args).await
+        }
+        Command::Translate(args) => {
+            init_tracing("warn");
+            translate::translate(args)
+        }
+        Command::Conformance(args) => {
+            init_tracing("warn");
+            conformance::conformance(args).await
+        }
+    }
+}
