@@ -36,15 +36,23 @@ pub struct EmbeddedDriver {
 impl EmbeddedDriver {
     /// Starts a gateway on an empty folder, with echo backends and free local ports.
     pub async fn start() -> anyhow::Result<Self> {
-        let temp = tempfile::Builder::new().prefix("portcullis-resources-").tempdir()?;
+        let temp = tempfile::Builder::new()
+            .prefix("portcullis-resources-")
+            .tempdir()?;
         let dir = temp.path().to_path_buf();
         let mut options = EmbeddedOptions::new(dir.clone());
         options.echo_backends = true;
         options.port_policy = PortPolicy::AlwaysFree;
         // The driver reloads explicitly after each change; the watcher would only add noise.
         options.watch = false;
-        let gateway = EmbeddedGateway::start(options).await.context("starting the embedded gateway")?;
-        Ok(EmbeddedDriver { gateway, dir, _temp: temp })
+        let gateway = EmbeddedGateway::start(options)
+            .await
+            .context("starting the embedded gateway")?;
+        Ok(EmbeddedDriver {
+            gateway,
+            dir,
+            _temp: temp,
+        })
     }
 
     /// The gateway.
@@ -53,7 +61,16 @@ impl EmbeddedDriver {
     }
 
     fn file(&self, name: &str) -> PathBuf {
-        let safe: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).collect();
+        let safe: String = name
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
         self.dir.join(format!("{safe}.yaml"))
     }
 
@@ -110,9 +127,17 @@ impl Driver for EmbeddedDriver {
         let view = self.gateway.view();
         let statuses = &view.statuses;
         Ok(match kind {
-            "GatewayClass" => statuses.gateway_classes.get(key).map(serde_json::to_value).transpose()?,
+            "GatewayClass" => statuses
+                .gateway_classes
+                .get(key)
+                .map(serde_json::to_value)
+                .transpose()?,
             "Gateway" => statuses.gateways.get(key).map(serde_json::to_value).transpose()?,
-            "HTTPRoute" => statuses.http_routes.get(key).map(serde_json::to_value).transpose()?,
+            "HTTPRoute" => statuses
+                .http_routes
+                .get(key)
+                .map(serde_json::to_value)
+                .transpose()?,
             other => bail!("the embedded gateway keeps no status for kind {other}"),
         })
     }

@@ -36,12 +36,18 @@ pub struct ScenarioResult {
 impl ScenarioResult {
     /// The upstream features it needs (from `@Support…` tags).
     pub fn features(&self) -> Vec<String> {
-        self.tags.iter().filter_map(|t| t.strip_prefix("Support").map(str::to_string)).collect()
+        self.tags
+            .iter()
+            .filter_map(|t| t.strip_prefix("Support").map(str::to_string))
+            .collect()
     }
 
     /// The upstream test it mirrors, if any.
     pub fn upstream_test(&self) -> Option<&str> {
-        self.tags.iter().find_map(|t| t.strip_prefix("upstream:")).filter(|t| *t != "none")
+        self.tags
+            .iter()
+            .find_map(|t| t.strip_prefix("upstream:"))
+            .filter(|t| *t != "none")
     }
 }
 
@@ -148,13 +154,22 @@ fn section(tests: &BTreeMap<String, Option<bool>>) -> ProfileSection {
 /// The upstream `ConformanceReport` for the GATEWAY-HTTP profile, as YAML. Each upstream test
 /// passes when every scenario mirroring it passed; tests the gateway does not support are not
 /// counted, as upstream does.
-pub fn conformance_report(results: &[ScenarioResult], supported: &BTreeSet<String>, version: &str) -> anyhow::Result<String> {
+pub fn conformance_report(
+    results: &[ScenarioResult],
+    supported: &BTreeSet<String>,
+    version: &str,
+) -> anyhow::Result<String> {
     let mut core: BTreeMap<String, Option<bool>> = BTreeMap::new();
     let mut extended: BTreeMap<String, Option<bool>> = BTreeMap::new();
     let mut wanted: BTreeSet<String> = BTreeSet::new();
     for r in results {
         let features = r.features();
-        wanted.extend(features.iter().filter(|f| !CORE_FEATURES.contains(&f.as_str())).cloned());
+        wanted.extend(
+            features
+                .iter()
+                .filter(|f| !CORE_FEATURES.contains(&f.as_str()))
+                .cloned(),
+        );
         let Some(test) = r.upstream_test() else { continue };
         let passed = match &r.outcome {
             Outcome::Passed => true,
@@ -169,13 +184,25 @@ pub fn conformance_report(results: &[ScenarioResult], supported: &BTreeSet<Strin
     let core_section = section(&core);
     let mut extended_section = section(&extended);
     extended_section.supported_features = Some(
-        supported.iter().filter(|f| !CORE_FEATURES.contains(&f.as_str())).cloned().collect(),
+        supported
+            .iter()
+            .filter(|f| !CORE_FEATURES.contains(&f.as_str()))
+            .cloned()
+            .collect(),
     );
     extended_section.unsupported_features = Some(wanted.difference(supported).cloned().collect());
     let summary = format!(
         "Core tests {}. Extended tests {}.",
-        if core_section.result == "success" { "succeeded" } else { "failed" },
-        if extended_section.result == "success" { "succeeded" } else { "failed" },
+        if core_section.result == "success" {
+            "succeeded"
+        } else {
+            "failed"
+        },
+        if extended_section.result == "success" {
+            "succeeded"
+        } else {
+            "failed"
+        },
     );
     let report = ConformanceReport {
         api_version: "gateway.networking.k8s.io/v1".to_string(),
@@ -191,7 +218,12 @@ pub fn conformance_report(results: &[ScenarioResult], supported: &BTreeSet<Strin
             contact: vec!["portcullis maintainers".to_string()],
         },
         mode: "default".to_string(),
-        profiles: vec![Profile { name: "GATEWAY-HTTP".to_string(), summary, core: core_section, extended: extended_section }],
+        profiles: vec![Profile {
+            name: "GATEWAY-HTTP".to_string(),
+            summary,
+            core: core_section,
+            extended: extended_section,
+        }],
     };
     Ok(serde_yaml::to_string(&report)?)
 }
@@ -208,7 +240,10 @@ pub fn summary_table(results: &[ScenarioResult]) -> String {
         }
     }
     let width = rows.keys().map(|k| k.len()).max().unwrap_or(7).max(7);
-    let mut out = format!("{:<width$}  {:>6}  {:>6}  {:>13}\n", "feature", "passed", "failed", "not supported");
+    let mut out = format!(
+        "{:<width$}  {:>6}  {:>6}  {:>13}\n",
+        "feature", "passed", "failed", "not supported"
+    );
     let mut total = [0usize; 3];
     for (feature, [p, f, n]) in &rows {
         out.push_str(&format!("{feature:<width$}  {p:>6}  {f:>6}  {n:>13}\n"));
@@ -216,13 +251,21 @@ pub fn summary_table(results: &[ScenarioResult]) -> String {
         total[1] += f;
         total[2] += n;
     }
-    out.push_str(&format!("{:<width$}  {:>6}  {:>6}  {:>13}\n", "total", total[0], total[1], total[2]));
+    out.push_str(&format!(
+        "{:<width$}  {:>6}  {:>6}  {:>13}\n",
+        "total", total[0], total[1], total[2]
+    ));
     for r in results {
         match &r.outcome {
-            Outcome::Failed(message) => out.push_str(&format!("FAILED  {} / {}: {message}\n", r.feature, r.scenario)),
-            Outcome::NotSupported(missing) => {
-                out.push_str(&format!("SKIPPED {} / {}: needs unsupported {}\n", r.feature, r.scenario, missing.join(", ")))
+            Outcome::Failed(message) => {
+                out.push_str(&format!("FAILED  {} / {}: {message}\n", r.feature, r.scenario))
             }
+            Outcome::NotSupported(missing) => out.push_str(&format!(
+                "SKIPPED {} / {}: needs unsupported {}\n",
+                r.feature,
+                r.scenario,
+                missing.join(", ")
+            )),
             Outcome::Passed => {}
         }
     }
@@ -236,18 +279,38 @@ mod tests {
     fn result(test: &str, tags: &[&str], outcome: Outcome) -> ScenarioResult {
         let mut tags: Vec<String> = tags.iter().map(|t| t.to_string()).collect();
         tags.push(format!("upstream:{test}"));
-        ScenarioResult { feature: "f".into(), scenario: test.into(), tags, outcome }
+        ScenarioResult {
+            feature: "f".into(),
+            scenario: test.into(),
+            tags,
+            outcome,
+        }
     }
 
     #[test]
     fn report_counts_tests_not_scenarios() -> anyhow::Result<()> {
-        let supported: BTreeSet<String> = ["Gateway", "HTTPRoute", "HTTPRouteMethodMatching"].iter().map(|s| s.to_string()).collect();
+        let supported: BTreeSet<String> = ["Gateway", "HTTPRoute", "HTTPRouteMethodMatching"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let results = vec![
             result("A", &["SupportGateway", "SupportHTTPRoute"], Outcome::Passed),
-            result("A", &["SupportGateway", "SupportHTTPRoute"], Outcome::Failed("x".into())),
+            result(
+                "A",
+                &["SupportGateway", "SupportHTTPRoute"],
+                Outcome::Failed("x".into()),
+            ),
             result("B", &["SupportGateway"], Outcome::Passed),
-            result("C", &["SupportHTTPRoute", "SupportHTTPRouteMethodMatching"], Outcome::Passed),
-            result("D", &["SupportHTTPRoute", "SupportHTTPRouteCORS"], Outcome::NotSupported(vec!["HTTPRouteCORS".into()])),
+            result(
+                "C",
+                &["SupportHTTPRoute", "SupportHTTPRouteMethodMatching"],
+                Outcome::Passed,
+            ),
+            result(
+                "D",
+                &["SupportHTTPRoute", "SupportHTTPRouteCORS"],
+                Outcome::NotSupported(vec!["HTTPRouteCORS".into()]),
+            ),
         ];
         let yaml = conformance_report(&results, &supported, "0.1.0")?;
         let value: serde_yaml::Value = serde_yaml::from_str(&yaml)?;
@@ -265,7 +328,14 @@ mod tests {
     #[test]
     fn missing_features_are_named() {
         let supported: BTreeSet<String> = ["Gateway".to_string()].into();
-        let tags = vec!["SupportGateway".to_string(), "SupportHTTPRouteCORS".to_string(), "upstream:X".to_string()];
-        assert_eq!(missing_features(&tags, &supported), vec!["HTTPRouteCORS".to_string()]);
+        let tags = vec![
+            "SupportGateway".to_string(),
+            "SupportHTTPRouteCORS".to_string(),
+            "upstream:X".to_string(),
+        ];
+        assert_eq!(
+            missing_features(&tags, &supported),
+            vec!["HTTPRouteCORS".to_string()]
+        );
     }
 }

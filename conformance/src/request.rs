@@ -59,7 +59,9 @@ fn client(spec: &RequestSpec) -> anyhow::Result<reqwest::Client> {
         .timeout(Duration::from_secs(10))
         .pool_max_idle_per_host(0);
     if spec.https {
-        builder = builder.resolve(&spec.host, spec.address).tls_danger_accept_invalid_certs(true);
+        builder = builder
+            .resolve(&spec.host, spec.address)
+            .tls_danger_accept_invalid_certs(true);
     }
     Ok(builder.build()?)
 }
@@ -79,7 +81,10 @@ pub async fn send_once(client: &reqwest::Client, spec: &RequestSpec) -> anyhow::
     for (name, value) in &spec.headers {
         request = request.header(name, value);
     }
-    let response = request.send().await.with_context(|| format!("{} {url} (host {})", spec.method, spec.host))?;
+    let response = request
+        .send()
+        .await
+        .with_context(|| format!("{} {url} (host {})", spec.method, spec.host))?;
     let status = response.status().as_u16();
     let headers = response
         .headers()
@@ -92,8 +97,16 @@ pub async fn send_once(client: &reqwest::Client, spec: &RequestSpec) -> anyhow::
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     let body = response.bytes().await?;
-    let echo = if is_json { serde_json::from_slice(&body).ok() } else { None };
-    Ok(Exchange { status, headers, echo })
+    let echo = if is_json {
+        serde_json::from_slice(&body).ok()
+    } else {
+        None
+    };
+    Ok(Exchange {
+        status,
+        headers,
+        echo,
+    })
 }
 
 /// Sends the request until [`REQUIRED_CONSECUTIVE`] answers in a row agree, and returns the
@@ -106,7 +119,10 @@ pub async fn send_until_consistent(spec: &RequestSpec) -> anyhow::Result<Exchang
     loop {
         match send_once(&client, spec).await {
             Ok(exchange) => {
-                if streak.last().is_some_and(|prev| prev.signature() != exchange.signature()) {
+                if streak
+                    .last()
+                    .is_some_and(|prev| prev.signature() != exchange.signature())
+                {
                     streak.clear();
                 }
                 streak.push(exchange);

@@ -37,15 +37,24 @@ pub struct RunSummary {
 impl RunSummary {
     /// Scenarios that passed.
     pub fn passed(&self) -> usize {
-        self.results.iter().filter(|r| r.outcome == Outcome::Passed).count()
+        self.results
+            .iter()
+            .filter(|r| r.outcome == Outcome::Passed)
+            .count()
     }
     /// Scenarios that failed.
     pub fn failed(&self) -> usize {
-        self.results.iter().filter(|r| matches!(r.outcome, Outcome::Failed(_))).count()
+        self.results
+            .iter()
+            .filter(|r| matches!(r.outcome, Outcome::Failed(_)))
+            .count()
     }
     /// Scenarios not run because a feature is unsupported.
     pub fn not_supported(&self) -> usize {
-        self.results.iter().filter(|r| matches!(r.outcome, Outcome::NotSupported(_))).count()
+        self.results
+            .iter()
+            .filter(|r| matches!(r.outcome, Outcome::NotSupported(_)))
+            .count()
     }
     /// The terminal table.
     pub fn table(&self) -> String {
@@ -54,7 +63,12 @@ impl RunSummary {
 }
 
 fn tags_of(feature: &cucumber::gherkin::Feature, scenario: &cucumber::gherkin::Scenario) -> Vec<String> {
-    feature.tags.iter().chain(scenario.tags.iter()).map(|t| t.trim_start_matches('@').to_string()).collect()
+    feature
+        .tags
+        .iter()
+        .chain(scenario.tags.iter())
+        .map(|t| t.trim_start_matches('@').to_string())
+        .collect()
 }
 
 /// Applies the shared base (with a freshly made TLS certificate), runs every scenario of the
@@ -62,14 +76,28 @@ fn tags_of(feature: &cucumber::gherkin::Feature, scenario: &cucumber::gherkin::S
 pub async fn run_conformance(driver: Arc<dyn Driver>, options: &RunOptions) -> anyhow::Result<RunSummary> {
     let suite = options.features_dir.join("gateway-api");
     let base_path = suite.join("base").join("manifests.yaml");
-    let base = tokio::fs::read_to_string(&base_path).await.with_context(|| format!("reading {}", base_path.display()))?;
+    let base = tokio::fs::read_to_string(&base_path)
+        .await
+        .with_context(|| format!("reading {}", base_path.display()))?;
     let certificate = tls_secret_yaml(
         "gateway-conformance-infra",
         "tls-validity-checks-certificate",
-        &["*", "*.org", "*.wildcard.org", "second-example.org", "example.org"],
+        &[
+            "*",
+            "*.org",
+            "*.wildcard.org",
+            "second-example.org",
+            "example.org",
+        ],
     )?;
-    driver.apply("base-certificates", &certificate).await.context("applying the base certificate")?;
-    driver.apply("base", &base).await.context("applying the base manifests")?;
+    driver
+        .apply("base-certificates", &certificate)
+        .await
+        .context("applying the base certificate")?;
+    driver
+        .apply("base", &base)
+        .await
+        .context("applying the base manifests")?;
     install(driver.clone(), suite.clone());
 
     let results: Arc<Mutex<Vec<ScenarioResult>>> = Arc::default();
@@ -79,11 +107,15 @@ pub async fn run_conformance(driver: Arc<dyn Driver>, options: &RunOptions) -> a
     let name_filter = options.name_filter.clone();
     let after_results = results.clone();
 
-    let junit_path = options.junit.clone().unwrap_or_else(|| std::env::temp_dir().join("portcullis-junit.xml"));
+    let junit_path = options
+        .junit
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join("portcullis-junit.xml"));
     if let Some(parent) = junit_path.parent() {
         std::fs::create_dir_all(parent)?;
     }
-    let junit_file = std::fs::File::create(&junit_path).with_context(|| format!("creating {}", junit_path.display()))?;
+    let junit_file =
+        std::fs::File::create(&junit_path).with_context(|| format!("creating {}", junit_path.display()))?;
 
     let writer = GatewayWorld::cucumber()
         .max_concurrent_scenarios(1)
@@ -151,6 +183,9 @@ pub async fn run_conformance(driver: Arc<dyn Driver>, options: &RunOptions) -> a
         let yaml = conformance_report(&summary.results, &supported, env!("CARGO_PKG_VERSION"))?;
         std::fs::write(path, yaml).with_context(|| format!("writing {}", path.display()))?;
     }
-    anyhow::ensure!(parse_errors == 0, "{parse_errors} feature files could not be parsed");
+    anyhow::ensure!(
+        parse_errors == 0,
+        "{parse_errors} feature files could not be parsed"
+    );
     Ok(summary)
 }

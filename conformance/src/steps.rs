@@ -16,7 +16,9 @@ type StepResult = anyhow::Result<()>;
 
 async fn apply_file(world: &mut GatewayWorld, file: &str) -> StepResult {
     let path = world.features_dir()?.join("manifests").join(file);
-    let yaml = tokio::fs::read_to_string(&path).await.with_context(|| format!("reading {}", path.display()))?;
+    let yaml = tokio::fs::read_to_string(&path)
+        .await
+        .with_context(|| format!("reading {}", path.display()))?;
     world.driver()?.apply(file, &yaml).await?;
     if !world.applied.iter().any(|n| n == file) {
         world.applied.push(file.to_string());
@@ -39,7 +41,10 @@ async fn manifests_applied(world: &mut GatewayWorld, file: String) -> StepResult
 
 #[given("the following manifests are applied:")]
 async fn inline_manifests(world: &mut GatewayWorld, step: &Step) -> StepResult {
-    let yaml = step.docstring.as_deref().context("the step needs a \"\"\" docstring with YAML")?;
+    let yaml = step
+        .docstring
+        .as_deref()
+        .context("the step needs a \"\"\" docstring with YAML")?;
     let name = format!("inline-{}-{}", std::process::id(), world.applied.len());
     world.driver()?.apply(&name, yaml).await?;
     world.applied.push(name);
@@ -53,7 +58,15 @@ async fn manifest_deleted(world: &mut GatewayWorld, file: String) -> StepResult 
     Ok(())
 }
 
-async fn spec(world: &GatewayWorld, method: &str, path: &str, host: &str, gateway: &str, port: i32, https: bool) -> anyhow::Result<RequestSpec> {
+async fn spec(
+    world: &GatewayWorld,
+    method: &str,
+    path: &str,
+    host: &str,
+    gateway: &str,
+    port: i32,
+    https: bool,
+) -> anyhow::Result<RequestSpec> {
     let address = world.driver()?.gateway_address(gateway, port).await?;
     Ok(RequestSpec {
         method: method.to_string(),
@@ -66,23 +79,50 @@ async fn spec(world: &GatewayWorld, method: &str, path: &str, host: &str, gatewa
 }
 
 #[when(expr = "I send a {string} request for {string} to host {string} through gateway {string}")]
-async fn send(world: &mut GatewayWorld, method: String, path: String, host: String, gateway: String) -> StepResult {
+async fn send(
+    world: &mut GatewayWorld,
+    method: String,
+    path: String,
+    host: String,
+    gateway: String,
+) -> StepResult {
     let spec = spec(world, &method, &path, &host, &gateway, 80, false).await?;
     world.last = Some(send_until_consistent(&spec).await?);
     Ok(())
 }
 
-#[when(expr = "I send a {string} request for {string} to host {string} through gateway {string} on port {int} over HTTPS")]
-async fn send_https(world: &mut GatewayWorld, method: String, path: String, host: String, gateway: String, port: i32) -> StepResult {
+#[when(
+    expr = "I send a {string} request for {string} to host {string} through gateway {string} on port {int} over HTTPS"
+)]
+async fn send_https(
+    world: &mut GatewayWorld,
+    method: String,
+    path: String,
+    host: String,
+    gateway: String,
+    port: i32,
+) -> StepResult {
     let spec = spec(world, &method, &path, &host, &gateway, port, true).await?;
     world.last = Some(send_until_consistent(&spec).await?);
     Ok(())
 }
 
-#[when(expr = "I send a {string} request for {string} to host {string} through gateway {string} with headers:")]
-async fn send_with_headers(world: &mut GatewayWorld, method: String, path: String, host: String, gateway: String, step: &Step) -> StepResult {
+#[when(
+    expr = "I send a {string} request for {string} to host {string} through gateway {string} with headers:"
+)]
+async fn send_with_headers(
+    world: &mut GatewayWorld,
+    method: String,
+    path: String,
+    host: String,
+    gateway: String,
+    step: &Step,
+) -> StepResult {
     let mut spec = spec(world, &method, &path, &host, &gateway, 80, false).await?;
-    let table = step.table.as_ref().context("the step needs a | name | value | table")?;
+    let table = step
+        .table
+        .as_ref()
+        .context("the step needs a | name | value | table")?;
     for row in table.rows.iter().skip(1) {
         ensure!(row.len() == 2, "header rows need a name and a value: {row:?}");
         spec.headers.push((row[0].clone(), row[1].clone()));
@@ -92,7 +132,14 @@ async fn send_with_headers(world: &mut GatewayWorld, method: String, path: Strin
 }
 
 #[when(expr = "I send {int} {string} requests for {string} to host {string} through gateway {string}")]
-async fn send_batch(world: &mut GatewayWorld, count: usize, method: String, path: String, host: String, gateway: String) -> StepResult {
+async fn send_batch(
+    world: &mut GatewayWorld,
+    count: usize,
+    method: String,
+    path: String,
+    host: String,
+    gateway: String,
+) -> StepResult {
     let spec = spec(world, &method, &path, &host, &gateway, 80, false).await?;
     // Settle first, so the batch measures the configuration, not its rollout.
     world.last = Some(send_until_consistent(&spec).await?);
@@ -103,29 +150,54 @@ async fn send_batch(world: &mut GatewayWorld, count: usize, method: String, path
 #[then(expr = "the response status is {int}")]
 async fn response_status(world: &mut GatewayWorld, status: u16) -> StepResult {
     let last = world.last()?;
-    ensure!(last.status == status, "expected status {status}, got {} (echo: {:?})", last.status, last.echo);
+    ensure!(
+        last.status == status,
+        "expected status {status}, got {} (echo: {:?})",
+        last.status,
+        last.echo
+    );
     Ok(())
 }
 
 #[then(expr = "the request reached backend {string} in namespace {string}")]
 async fn reached_backend(world: &mut GatewayWorld, backend: String, namespace: String) -> StepResult {
-    let echo = world.last()?.echo.as_ref().context("the answer did not come from an echo backend")?;
-    ensure!(echo.pod.starts_with(&backend), "expected backend {backend}, the answer came from pod {}", echo.pod);
-    ensure!(echo.namespace == namespace, "expected namespace {namespace}, got {}", echo.namespace);
+    let echo = world
+        .last()?
+        .echo
+        .as_ref()
+        .context("the answer did not come from an echo backend")?;
+    ensure!(
+        echo.pod.starts_with(&backend),
+        "expected backend {backend}, the answer came from pod {}",
+        echo.pod
+    );
+    ensure!(
+        echo.namespace == namespace,
+        "expected namespace {namespace}, got {}",
+        echo.namespace
+    );
     Ok(())
 }
 
 #[then(expr = "the backend saw path {string}")]
 async fn backend_path(world: &mut GatewayWorld, path: String) -> StepResult {
     let echo = world.last()?.echo.as_ref().context("no echo body")?;
-    ensure!(echo.path == path, "expected the backend to see path {path}, it saw {}", echo.path);
+    ensure!(
+        echo.path == path,
+        "expected the backend to see path {path}, it saw {}",
+        echo.path
+    );
     Ok(())
 }
 
 #[then(expr = "the backend saw host {string}")]
 async fn backend_host(world: &mut GatewayWorld, host: String) -> StepResult {
     let echo = world.last()?.echo.as_ref().context("no echo body")?;
-    ensure!(echo.host == host, "expected the backend to see host {host}, it saw {}", echo.host);
+    ensure!(
+        echo.host == host,
+        "expected the backend to see host {host}, it saw {}",
+        echo.host
+    );
     Ok(())
 }
 
@@ -133,7 +205,10 @@ async fn backend_host(world: &mut GatewayWorld, host: String) -> StepResult {
 async fn backend_header(world: &mut GatewayWorld, name: String, value: String) -> StepResult {
     let echo = world.last()?.echo.as_ref().context("no echo body")?;
     let seen = echo.header(&name);
-    ensure!(seen.as_deref() == Some(value.as_str()), "expected header {name}: {value}, the backend saw {seen:?}");
+    ensure!(
+        seen.as_deref() == Some(value.as_str()),
+        "expected header {name}: {value}, the backend saw {seen:?}"
+    );
     Ok(())
 }
 
@@ -141,20 +216,29 @@ async fn backend_header(world: &mut GatewayWorld, name: String, value: String) -
 async fn backend_no_header(world: &mut GatewayWorld, name: String) -> StepResult {
     let echo = world.last()?.echo.as_ref().context("no echo body")?;
     let seen = echo.header(&name);
-    ensure!(seen.is_none(), "expected no header {name}, the backend saw {seen:?}");
+    ensure!(
+        seen.is_none(),
+        "expected no header {name}, the backend saw {seen:?}"
+    );
     Ok(())
 }
 
 #[then(expr = "the response header {string} is {string}")]
 async fn response_header(world: &mut GatewayWorld, name: String, value: String) -> StepResult {
     let seen = world.last()?.headers.get(&name.to_ascii_lowercase());
-    ensure!(seen == Some(&value), "expected response header {name}: {value}, got {seen:?}");
+    ensure!(
+        seen == Some(&value),
+        "expected response header {name}: {value}, got {seen:?}"
+    );
     Ok(())
 }
 
 #[then(expr = "the requests were split between backends in namespace {string}:")]
 async fn split(world: &mut GatewayWorld, namespace: String, step: &Step) -> StepResult {
-    let table = step.table.as_ref().context("the step needs a | backend | percent | table")?;
+    let table = step
+        .table
+        .as_ref()
+        .context("the step needs a | backend | percent | table")?;
     let total = world.batch.len();
     ensure!(total > 0, "no batch of requests was sent");
     for row in table.rows.iter().skip(1) {
@@ -163,10 +247,17 @@ async fn split(world: &mut GatewayWorld, namespace: String, step: &Step) -> Step
         let hits = world
             .batch
             .iter()
-            .filter(|e| e.echo.as_ref().is_some_and(|echo| echo.pod.starts_with(backend.as_str()) && echo.namespace == namespace))
+            .filter(|e| {
+                e.echo
+                    .as_ref()
+                    .is_some_and(|echo| echo.pod.starts_with(backend.as_str()) && echo.namespace == namespace)
+            })
             .count();
         let share = 100.0 * hits as f64 / total as f64;
-        ensure!((share - percent).abs() <= 5.0, "backend {backend} got {share:.1}% of {total} requests, expected {percent}% ± 5");
+        ensure!(
+            (share - percent).abs() <= 5.0,
+            "backend {backend} got {share:.1}% of {total} requests, expected {percent}% ± 5"
+        );
     }
     Ok(())
 }
@@ -183,7 +274,10 @@ where
         match check(status.as_ref()) {
             Ok(()) => return Ok(()),
             Err(error) if started.elapsed() > STATUS_TIMEOUT => {
-                bail!("{kind} {key}: {error:#}\nstatus: {}", serde_json::to_string_pretty(&status).unwrap_or_default())
+                bail!(
+                    "{kind} {key}: {error:#}\nstatus: {}",
+                    serde_json::to_string_pretty(&status).unwrap_or_default()
+                )
             }
             Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
         }
@@ -199,14 +293,19 @@ fn route_parent<'a>(status: Option<&'a Value>, gateway: &str) -> anyhow::Result<
     status
         .and_then(|s| s["parents"].as_array())
         .and_then(|parents| {
-            parents.iter().find(|p| p["parentRef"]["name"] == name && p["parentRef"]["namespace"].as_str().is_none_or(|n| n == ns))
+            parents.iter().find(|p| {
+                p["parentRef"]["name"] == name && p["parentRef"]["namespace"].as_str().is_none_or(|n| n == ns)
+            })
         })
         .with_context(|| format!("no status for parent gateway {gateway}"))
 }
 
 fn has_condition(conditions: &Value, type_: &str, status: &str, reason: &str) -> anyhow::Result<()> {
     let list = conditions.as_array().context("no conditions")?;
-    let found = list.iter().find(|c| c["type"] == type_).with_context(|| format!("no {type_} condition"))?;
+    let found = list
+        .iter()
+        .find(|c| c["type"] == type_)
+        .with_context(|| format!("no {type_} condition"))?;
     ensure!(
         found["status"] == status && found["reason"] == reason,
         "{type_} is {} with reason {} ({}), expected {status} with reason {reason}",
@@ -218,8 +317,23 @@ fn has_condition(conditions: &Value, type_: &str, status: &str, reason: &str) ->
 }
 
 #[then(expr = "the route {string} has condition {string} {string} with reason {string} for gateway {string}")]
-async fn route_condition(world: &mut GatewayWorld, route: String, type_: String, status: String, reason: String, gateway: String) -> StepResult {
-    eventually(world, "HTTPRoute", &route, |s| has_condition(&route_parent(s, &gateway)?["conditions"], &type_, &status, &reason)).await
+async fn route_condition(
+    world: &mut GatewayWorld,
+    route: String,
+    type_: String,
+    status: String,
+    reason: String,
+    gateway: String,
+) -> StepResult {
+    eventually(world, "HTTPRoute", &route, |s| {
+        has_condition(
+            &route_parent(s, &gateway)?["conditions"],
+            &type_,
+            &status,
+            &reason,
+        )
+    })
+    .await
 }
 
 #[then(expr = "the route {string} has no status for gateway {string}")]
@@ -232,13 +346,23 @@ async fn route_no_status(world: &mut GatewayWorld, route: String, gateway: Strin
 }
 
 #[then(expr = "the route {string} has observed generation {int} for gateway {string}")]
-async fn route_generation(world: &mut GatewayWorld, route: String, generation: i64, gateway: String) -> StepResult {
+async fn route_generation(
+    world: &mut GatewayWorld,
+    route: String,
+    generation: i64,
+    gateway: String,
+) -> StepResult {
     eventually(world, "HTTPRoute", &route, |s| {
         let parent = route_parent(s, &gateway)?;
         let conditions = parent["conditions"].as_array().context("no conditions")?;
         ensure!(!conditions.is_empty(), "no conditions");
         for c in conditions {
-            ensure!(c["observedGeneration"] == generation, "condition {} has observedGeneration {}", c["type"], c["observedGeneration"]);
+            ensure!(
+                c["observedGeneration"] == generation,
+                "condition {} has observedGeneration {}",
+                c["type"],
+                c["observedGeneration"]
+            );
         }
         Ok(())
     })
@@ -246,8 +370,17 @@ async fn route_generation(world: &mut GatewayWorld, route: String, generation: i
 }
 
 #[then(expr = "the gateway {string} has condition {string} {string} with reason {string}")]
-async fn gateway_condition(world: &mut GatewayWorld, gateway: String, type_: String, status: String, reason: String) -> StepResult {
-    eventually(world, "Gateway", &gateway, |s| has_condition(&s.context("no status")?["conditions"], &type_, &status, &reason)).await
+async fn gateway_condition(
+    world: &mut GatewayWorld,
+    gateway: String,
+    type_: String,
+    status: String,
+    reason: String,
+) -> StepResult {
+    eventually(world, "Gateway", &gateway, |s| {
+        has_condition(&s.context("no status")?["conditions"], &type_, &status, &reason)
+    })
+    .await
 }
 
 fn listener<'a>(status: Option<&'a Value>, name: &str) -> anyhow::Result<&'a Value> {
@@ -257,24 +390,53 @@ fn listener<'a>(status: Option<&'a Value>, name: &str) -> anyhow::Result<&'a Val
         .with_context(|| format!("no status for listener {name}"))
 }
 
-#[then(expr = "the listener {string} of gateway {string} has condition {string} {string} with reason {string}")]
-async fn listener_condition(world: &mut GatewayWorld, name: String, gateway: String, type_: String, status: String, reason: String) -> StepResult {
-    eventually(world, "Gateway", &gateway, |s| has_condition(&listener(s, &name)?["conditions"], &type_, &status, &reason)).await
+#[then(
+    expr = "the listener {string} of gateway {string} has condition {string} {string} with reason {string}"
+)]
+async fn listener_condition(
+    world: &mut GatewayWorld,
+    name: String,
+    gateway: String,
+    type_: String,
+    status: String,
+    reason: String,
+) -> StepResult {
+    eventually(world, "Gateway", &gateway, |s| {
+        has_condition(&listener(s, &name)?["conditions"], &type_, &status, &reason)
+    })
+    .await
 }
 
 #[then(expr = "the listener {string} of gateway {string} has {int} attached routes")]
-async fn listener_attached(world: &mut GatewayWorld, name: String, gateway: String, count: i64) -> StepResult {
+async fn listener_attached(
+    world: &mut GatewayWorld,
+    name: String,
+    gateway: String,
+    count: i64,
+) -> StepResult {
     eventually(world, "Gateway", &gateway, |s| {
         let attached = &listener(s, &name)?["attachedRoutes"];
-        ensure!(attached == count, "attachedRoutes is {attached}, expected {count}");
+        ensure!(
+            attached == count,
+            "attachedRoutes is {attached}, expected {count}"
+        );
         Ok(())
     })
     .await
 }
 
 #[then(expr = "the listener {string} of gateway {string} supports kinds {string}")]
-async fn listener_kinds(world: &mut GatewayWorld, name: String, gateway: String, kinds: String) -> StepResult {
-    let mut expected: Vec<&str> = kinds.split(',').map(str::trim).filter(|k| !k.is_empty()).collect();
+async fn listener_kinds(
+    world: &mut GatewayWorld,
+    name: String,
+    gateway: String,
+    kinds: String,
+) -> StepResult {
+    let mut expected: Vec<&str> = kinds
+        .split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .collect();
     expected.sort();
     eventually(world, "Gateway", &gateway, |s| {
         let mut got: Vec<&str> = listener(s, &name)?["supportedKinds"]
@@ -282,7 +444,10 @@ async fn listener_kinds(world: &mut GatewayWorld, name: String, gateway: String,
             .map(|a| a.iter().filter_map(|k| k["kind"].as_str()).collect())
             .unwrap_or_default();
         got.sort();
-        ensure!(got == expected, "supportedKinds is {got:?}, expected {expected:?}");
+        ensure!(
+            got == expected,
+            "supportedKinds is {got:?}, expected {expected:?}"
+        );
         Ok(())
     })
     .await

@@ -59,19 +59,31 @@ impl GatewayWorld {
 
     /// The driver in use.
     pub fn driver(&self) -> anyhow::Result<Arc<dyn Driver>> {
-        let harness = HARNESS.read().map_err(|_| anyhow::anyhow!("harness lock poisoned"))?;
-        harness.as_ref().map(|h| h.driver.clone()).context("no driver installed")
+        let harness = HARNESS
+            .read()
+            .map_err(|_| anyhow::anyhow!("harness lock poisoned"))?;
+        harness
+            .as_ref()
+            .map(|h| h.driver.clone())
+            .context("no driver installed")
     }
 
     /// The features folder.
     pub fn features_dir(&self) -> anyhow::Result<PathBuf> {
-        let harness = HARNESS.read().map_err(|_| anyhow::anyhow!("harness lock poisoned"))?;
-        harness.as_ref().map(|h| h.features_dir.clone()).context("no driver installed")
+        let harness = HARNESS
+            .read()
+            .map_err(|_| anyhow::anyhow!("harness lock poisoned"))?;
+        harness
+            .as_ref()
+            .map(|h| h.features_dir.clone())
+            .context("no driver installed")
     }
 
     /// The last answer, or an error saying no request was sent.
     pub fn last(&self) -> anyhow::Result<&Exchange> {
-        self.last.as_ref().context("no request has been sent in this scenario")
+        self.last
+            .as_ref()
+            .context("no request has been sent in this scenario")
     }
 
     /// Deletes what this scenario applied.

@@ -19,7 +19,12 @@ async fn main() -> anyhow::Result<()> {
     };
     let summary = run_conformance(driver.clone(), &options).await?;
     println!("{}", summary.table());
-    println!("{} passed, {} failed, {} skipped", summary.passed(), summary.failed(), summary.not_supported());
+    println!(
+        "{} passed, {} failed, {} skipped",
+        summary.passed(),
+        summary.failed(),
+        summary.not_supported()
+    );
     if let Ok(driver) = Arc::try_unwrap(driver) {
         driver.shutdown().await?;
     }

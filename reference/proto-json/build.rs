@@ -12,9 +12,7 @@ use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use protox::file::{
-    ChainFileResolver, File, FileResolver, GoogleFileResolver, IncludeFileResolver,
-};
+use protox::file::{ChainFileResolver, File, FileResolver, GoogleFileResolver, IncludeFileResolver};
 use protox::prost::Message;
 
 /// Points at an `envoy-types` `proto/` directory explicitly (e.g. for vendored
@@ -110,9 +108,7 @@ impl FileResolver for PatchingResolver {
             *patched == name && file.source().is_some_and(|src| src.contains(from))
         });
         match (patch, file.source()) {
-            (Some((_, from, to)), Some(source)) => {
-                File::from_source(name, &source.replace(from, to))
-            }
+            (Some((_, from, to)), Some(source)) => File::from_source(name, &source.replace(from, to)),
             // Unpatched, or upstream already fixed it.
             _ => Ok(file),
         }
@@ -162,11 +158,7 @@ fn compile(includes: &[PathBuf], names: &[String]) -> Vec<u8> {
     // present keeps the merged set dependency-ordered too.
     for set in isolated {
         for file in set.file {
-            if file
-                .name
-                .as_ref()
-                .is_some_and(|name| seen.insert(name.clone()))
-            {
+            if file.name.as_ref().is_some_and(|name| seen.insert(name.clone())) {
                 merged.file.push(file);
             }
         }
@@ -199,12 +191,7 @@ fn locate_proto_root() -> PathBuf {
         .map(|entries| {
             entries
                 .filter_map(Result::ok)
-                .map(|entry| {
-                    entry
-                        .path()
-                        .join(format!("envoy-types-{version}"))
-                        .join("proto")
-                })
+                .map(|entry| entry.path().join(format!("envoy-types-{version}")).join("proto"))
                 .filter(|dir| dir.is_dir())
                 .collect()
         })
@@ -260,8 +247,8 @@ fn envoy_types_version() -> String {
 
 /// Recursively collects `*.proto` files below `dir`.
 fn collect_protos(dir: &Path, out: &mut Vec<PathBuf>) {
-    let entries = fs::read_dir(dir)
-        .unwrap_or_else(|err| panic!("cannot read proto dir {}: {err}", dir.display()));
+    let entries =
+        fs::read_dir(dir).unwrap_or_else(|err| panic!("cannot read proto dir {}: {err}", dir.display()));
     for entry in entries {
         let path = entry.expect("directory entries are readable").path();
         if path.is_dir() {

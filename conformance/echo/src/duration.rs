@@ -116,9 +116,7 @@ pub(crate) fn parse_go_duration(orig: &str) -> Result<Duration, DurationError> {
         return Ok(Duration::ZERO);
     }
     // `total` is at most i64::MAX, so it fits a u64.
-    Ok(Duration::from_nanos(
-        u64::try_from(total).map_err(|_| invalid())?,
-    ))
+    Ok(Duration::from_nanos(u64::try_from(total).map_err(|_| invalid())?))
 }
 
 #[cfg(test)]
@@ -149,9 +147,6 @@ mod tests {
         assert_eq!(err("."), "time: invalid duration \".\"");
         assert_eq!(err("10"), "time: missing unit in duration \"10\"");
         assert_eq!(err("10x"), "time: unknown unit \"x\" in duration \"10x\"");
-        assert_eq!(
-            err("9999999999999h"),
-            "time: invalid duration \"9999999999999h\""
-        );
+        assert_eq!(err("9999999999999h"), "time: invalid duration \"9999999999999h\"");
     }
 }

@@ -189,15 +189,12 @@ impl EchoServer {
         let task = tokio::spawn(async move {
             // axum's serve uses hyper-util's auto builder: HTTP/1.1 and h2c
             // prior knowledge on the same socket.
-            let served = axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            // A send or a dropped sender both mean "stop".
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await;
+            let served = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+                // A send or a dropped sender both mean "stop".
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
             if let Err(error) = served {
                 tracing::warn!(%local_addr, %error, "echo server stopped with an error");
             }
@@ -236,10 +233,7 @@ impl EchoServer {
             ..
         } = self;
         let _ = stop.send(());
-        if tokio::time::timeout(SHUTDOWN_GRACE, &mut task)
-            .await
-            .is_err()
-        {
+        if tokio::time::timeout(SHUTDOWN_GRACE, &mut task).await.is_err() {
             tracing::warn!(%local_addr, "echo server did not drain in time; aborting");
             task.abort();
         }
@@ -481,15 +475,9 @@ mod tests {
 
     #[test]
     fn canonicalises_like_go() {
-        assert_eq!(
-            canonical_header_name("x-echo-set-header"),
-            "X-Echo-Set-Header"
-        );
+        assert_eq!(canonical_header_name("x-echo-set-header"), "X-Echo-Set-Header");
         assert_eq!(canonical_header_name("user-agent"), "User-Agent");
-        assert_eq!(
-            canonical_header_name("WWW-AUTHENTICATE"),
-            "Www-Authenticate"
-        );
+        assert_eq!(canonical_header_name("WWW-AUTHENTICATE"), "Www-Authenticate");
         assert_eq!(canonical_header_name("a--b"), "A--B");
         assert_eq!(canonical_header_name("bad header"), "bad header");
     }

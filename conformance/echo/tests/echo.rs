@@ -79,10 +79,7 @@ async fn echo_json_shape_and_field_order() {
             "\"httpPort\"",
         ];
         let positions: Vec<usize> = keys.iter().map(|k| raw.find(k).unwrap()).collect();
-        assert!(
-            positions.windows(2).all(|w| w[0] < w[1]),
-            "field order: {raw}"
-        );
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "field order: {raw}");
         let top: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&raw).unwrap();
         assert_eq!(top.len(), keys.len(), "no extra fields: {raw}");
 
@@ -99,10 +96,7 @@ async fn echo_json_shape_and_field_order() {
         assert_eq!(echo.http_port, port.to_string());
         assert_eq!(echo.headers["User-Agent"], vec!["curl/8".to_owned()]);
         assert_eq!(echo.headers["X-Echo-Set-Header"], vec![String::new()]);
-        assert!(
-            !echo.headers.contains_key("Host"),
-            "Host is excluded like Go"
-        );
+        assert!(!echo.headers.contains_key("Host"), "Host is excluded like Go");
         server.shutdown().await;
     })
     .await;
@@ -206,11 +200,7 @@ async fn delay_query_parameter() {
         assert!(started.elapsed() >= Duration::from_millis(300));
         assert_eq!(echo.path, "/delayed?delay=300ms");
 
-        let bad = client
-            .get(url(&server, "/?delay=soon"))
-            .send()
-            .await
-            .unwrap();
+        let bad = client.get(url(&server, "/?delay=soon")).send().await.unwrap();
         assert_eq!(bad.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(bad.headers()["content-type"], "application/json");
         let body: serde_json::Value = bad.json().await.unwrap();
@@ -324,12 +314,7 @@ async fn stops_on_shutdown_and_on_drop() {
         // Shutdown after drop happens in the background; poll until it is gone.
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            if client()
-                .get(format!("http://{addr}/"))
-                .send()
-                .await
-                .is_err()
-            {
+            if client().get(format!("http://{addr}/")).send().await.is_err() {
                 break;
             }
             assert!(Instant::now() < deadline, "still serving after drop");

@@ -28,7 +28,11 @@ pub struct ConformanceArgs {
 /// Starts the embedded gateway and runs the suites.
 pub async fn conformance(args: ConformanceArgs) -> anyhow::Result<()> {
     eprintln!("starting the embedded gateway (Envoy, xDS, echo backends)…");
-    let driver = Arc::new(EmbeddedDriver::start().await.context("starting the embedded gateway")?);
+    let driver = Arc::new(
+        EmbeddedDriver::start()
+            .await
+            .context("starting the embedded gateway")?,
+    );
     let options = RunOptions {
         features_dir: args.features,
         report: Some(args.report.clone()),
@@ -37,8 +41,17 @@ pub async fn conformance(args: ConformanceArgs) -> anyhow::Result<()> {
     };
     let summary = run_conformance(driver.clone(), &options).await?;
     println!("\n{}", summary.table());
-    println!("report: {}\njunit:  {}", args.report.display(), args.junit.display());
-    println!("{} passed, {} failed, {} skipped", summary.passed(), summary.failed(), summary.not_supported());
+    println!(
+        "report: {}\njunit:  {}",
+        args.report.display(),
+        args.junit.display()
+    );
+    println!(
+        "{} passed, {} failed, {} skipped",
+        summary.passed(),
+        summary.failed(),
+        summary.not_supported()
+    );
     if let Ok(driver) = Arc::try_unwrap(driver) {
         driver.shutdown().await?;
     }

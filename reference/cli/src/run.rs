@@ -28,18 +28,27 @@ pub struct RunArgs {
 
 /// Runs the gateway until interrupted.
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.resources.is_dir(), "--resources {}: not a folder", args.resources.display());
+    anyhow::ensure!(
+        args.resources.is_dir(),
+        "--resources {}: not a folder",
+        args.resources.display()
+    );
     let mut options = EmbeddedOptions::new(args.resources.clone());
     options.echo_backends = args.echo_backends;
     options.delta = !args.sotw;
     options.envoy_log_level = args.envoy_log_level;
-    let gateway = EmbeddedGateway::start(options).await.context("starting the gateway")?;
+    let gateway = EmbeddedGateway::start(options)
+        .await
+        .context("starting the gateway")?;
     let view = gateway.view();
     for error in &view.errors {
         eprintln!("error: {error}");
     }
     for l in &view.listeners {
-        println!("gateway {} listener {} port {} -> {}", l.gateway, l.listener, l.port, l.address);
+        println!(
+            "gateway {} listener {} port {} -> {}",
+            l.gateway, l.listener, l.port, l.address
+        );
     }
     if let Some(envoy) = gateway.envoy() {
         println!("envoy admin on http://{}", envoy.admin_address());

@@ -31,13 +31,25 @@ pub struct TranslateArgs {
 /// Prints what the gateway would do. Exits with an error when a file could not be read or
 /// parsed, so CI can gate on it.
 pub fn translate(args: TranslateArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.resources.is_dir(), "--resources {}: not a folder", args.resources.display());
+    anyhow::ensure!(
+        args.resources.is_dir(),
+        "--resources {}: not a folder",
+        args.resources.display()
+    );
     let report = load_dir(&args.resources);
     for skipped in &report.skipped {
-        eprintln!("skipped: {} {} ({}): not a kind portcullis serves", skipped.kind, skipped.name, skipped.source);
+        eprintln!(
+            "skipped: {} {} ({}): not a kind portcullis serves",
+            skipped.kind, skipped.name, skipped.source
+        );
     }
     let (snapshot, duplicates) = Snapshot::from_report(&report);
-    let errors: Vec<String> = report.errors.iter().chain(duplicates.iter()).map(|e| e.to_string()).collect();
+    let errors: Vec<String> = report
+        .errors
+        .iter()
+        .chain(duplicates.iter())
+        .map(|e| e.to_string())
+        .collect();
     for error in &errors {
         eprintln!("error: {error}");
     }
@@ -58,7 +70,10 @@ pub fn translate(args: TranslateArgs) -> anyhow::Result<()> {
                     list.push(serde_yaml::to_value(portcullis_proto_json::any_to_json(any)?)?);
                 }
                 let short = type_url.rsplit('.').next().unwrap_or(type_url).to_string();
-                out.insert(serde_yaml::Value::String(short), serde_yaml::Value::Sequence(list));
+                out.insert(
+                    serde_yaml::Value::String(short),
+                    serde_yaml::Value::Sequence(list),
+                );
             }
             print!("{}", serde_yaml::to_string(&out)?);
         }
@@ -70,10 +85,16 @@ pub fn translate(args: TranslateArgs) -> anyhow::Result<()> {
 fn status_table(statuses: &portcullis_translate::Statuses) -> String {
     let rows = statuses.rows();
     let width = rows.iter().map(|r| r.object.len()).max().unwrap_or(6).max(6);
-    let mut out = format!("{:<width$}  {:<12}  {:<6}  {:<26}  message\n", "object", "condition", "status", "reason");
+    let mut out = format!(
+        "{:<width$}  {:<12}  {:<6}  {:<26}  message\n",
+        "object", "condition", "status", "reason"
+    );
     for r in rows {
         let c = &r.condition;
-        out.push_str(&format!("{:<width$}  {:<12}  {:<6}  {:<26}  {}\n", r.object, c.type_, c.status, c.reason, c.message));
+        out.push_str(&format!(
+            "{:<width$}  {:<12}  {:<6}  {:<26}  {}\n",
+            r.object, c.type_, c.status, c.reason, c.message
+        ));
     }
     out
 }

@@ -189,11 +189,10 @@ mod tests {
     }
 
     fn get<'a>(v: &'a Value, path: &str) -> &'a Value {
-        path.split('.')
-            .fold(v, |v, key| match key.parse::<usize>() {
-                Ok(i) => &v[i],
-                Err(_) => &v[key],
-            })
+        path.split('.').fold(v, |v, key| match key.parse::<usize>() {
+            Ok(i) => &v[i],
+            Err(_) => &v[key],
+        })
     }
 
     #[test]
@@ -205,10 +204,7 @@ mod tests {
         let ads = get(&v, "dynamic_resources.ads_config");
         assert_eq!(get(ads, "api_type").as_str(), Some("DELTA_GRPC"));
         assert_eq!(get(ads, "transport_api_version").as_str(), Some("V3"));
-        assert_eq!(
-            get(ads, "set_node_on_first_message_only").as_bool(),
-            Some(true)
-        );
+        assert_eq!(get(ads, "set_node_on_first_message_only").as_bool(), Some(true));
         assert_eq!(
             get(ads, "grpc_services.0.envoy_grpc.cluster_name").as_str(),
             Some(XDS_CLUSTER_NAME)

@@ -16,6 +16,6 @@ pub use bootstrap::{
 pub use error::EnvoyError;
 pub use process::{ADMIN_ADDRESS_FILE, BOOTSTRAP_FILE, EnvoyOptions, EnvoyProcess, LOG_FILE};
 pub use resolve::{
-    CACHE_DIR_ENV_VAR, ENVOY_ENV_VAR, ENVOY_MINOR, EnvoySource, envoy_version,
-    is_supported_version, resolve_envoy, resolve_envoy_with,
+    CACHE_DIR_ENV_VAR, ENVOY_ENV_VAR, ENVOY_MINOR, EnvoySource, envoy_version, is_supported_version,
+    resolve_envoy, resolve_envoy_with,
 };

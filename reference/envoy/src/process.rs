@@ -88,10 +88,7 @@ impl EnvoyProcess {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => {
-                return Err(EnvoyError::io(
-                    format!("removing {}", admin_path.display()),
-                    e,
-                ));
+                return Err(EnvoyError::io(format!("removing {}", admin_path.display()), e));
             }
         }
         let log_path = work_dir.join(LOG_FILE);
@@ -120,12 +117,10 @@ impl EnvoyProcess {
             .stdout(log)
             .stderr(log_err)
             .kill_on_drop(true);
-        let mut child = command
-            .spawn()
-            .map_err(|source| EnvoyError::NotExecutable {
-                path: binary.clone(),
-                source,
-            })?;
+        let mut child = command.spawn().map_err(|source| EnvoyError::NotExecutable {
+            path: binary.clone(),
+            source,
+        })?;
         debug!(binary = %binary.display(), pid = ?child.id(), "spawned Envoy");
 
         let deadline = Instant::now() + ADMIN_ADDRESS_TIMEOUT;
@@ -206,12 +201,7 @@ impl EnvoyProcess {
         let url = self.url("/ready");
         loop {
             self.check_running()?;
-            let attempt = self
-                .http
-                .get(&url)
-                .timeout(Duration::from_secs(1))
-                .send()
-                .await;
+            let attempt = self.http.get(&url).timeout(Duration::from_secs(1)).send().await;
             let last = match attempt {
                 Ok(response) => {
                     let status = response.status();
@@ -243,10 +233,7 @@ impl EnvoyProcess {
 
     /// Send SIGTERM, wait up to a grace period, then kill; an earlier crash is reported.
     pub async fn stop(self) -> Result<(), EnvoyError> {
-        let mut child = self
-            .child
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut child = self.child.into_inner().unwrap_or_else(PoisonError::into_inner);
         if let Some(status) = child
             .try_wait()
             .map_err(|e| EnvoyError::io("checking on Envoy", e))?
@@ -272,19 +259,12 @@ impl EnvoyProcess {
             Ok(Err(e)) => Err(EnvoyError::io("waiting for Envoy to exit", e)),
             Err(_) => {
                 warn!(grace = ?STOP_GRACE, "Envoy ignored SIGTERM; killing it");
-                child
-                    .kill()
-                    .await
-                    .map_err(|e| EnvoyError::io("killing Envoy", e))
+                child.kill().await.map_err(|e| EnvoyError::io("killing Envoy", e))
             }
         }
     }
 
-    async fn admin_request(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-    ) -> Result<String, EnvoyError> {
+    async fn admin_request(&self, method: reqwest::Method, path: &str) -> Result<String, EnvoyError> {
         let admin_err = |source| EnvoyError::Admin {
             path: path.to_string(),
             source,

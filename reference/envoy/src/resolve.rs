@@ -223,9 +223,8 @@ fn install_into_cache(root: &Path) -> Result<(PathBuf, bool), EnvoyError> {
         info!(%version, "installed Envoy");
         if install_dir.exists() {
             // A leftover without a binary (e.g. partly deleted by hand): replace it.
-            fs::remove_dir_all(&install_dir).map_err(|e| {
-                EnvoyError::io(format!("removing broken {}", install_dir.display()), e)
-            })?;
+            fs::remove_dir_all(&install_dir)
+                .map_err(|e| EnvoyError::io(format!("removing broken {}", install_dir.display()), e))?;
         }
         fs::rename(&tmp, &install_dir).map_err(|e| {
             EnvoyError::io(
@@ -315,16 +314,14 @@ mod tests {
     }
 
     fn env_of(vars: &[(&str, String)]) -> impl Fn(&str) -> Option<String> + use<> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
         move |name| map.get(name).cloned()
     }
 
     #[test]
     fn parses_real_version_line() {
-        let line = "\nenvoy  version: 9e5580933739775e8bce696a57a2e1bc99368f23/1.40.0/Clean/RELEASE/BoringSSL\n\n";
+        let line =
+            "\nenvoy  version: 9e5580933739775e8bce696a57a2e1bc99368f23/1.40.0/Clean/RELEASE/BoringSSL\n\n";
         assert_eq!(parse_version(line).as_deref(), Some("1.40.0"));
         assert_eq!(parse_version("nothing here"), None);
         assert_eq!(parse_version("version: abc/not-a-version/x"), None);
@@ -376,19 +373,11 @@ mod tests {
         fake_envoy(&cached, "1.40.0");
         let env = env_of(&[
             ("PATH", dir.path().join("bin").display().to_string()),
-            (
-                CACHE_DIR_ENV_VAR,
-                dir.path().join("cache").display().to_string(),
-            ),
+            (CACHE_DIR_ENV_VAR, dir.path().join("cache").display().to_string()),
         ]);
         let (path, source) = resolve_envoy_with(&env).unwrap();
         assert_eq!(path, cached);
-        assert_eq!(
-            source,
-            EnvoySource::Cache {
-                installed_now: false
-            }
-        );
+        assert_eq!(source, EnvoySource::Cache { installed_now: false });
     }
 
     #[test]
@@ -399,16 +388,10 @@ mod tests {
             ("HOME", "/c".to_string()),
         ]);
         assert_eq!(cache_root(&all), Some(PathBuf::from("/a")));
-        let xdg = env_of(&[
-            ("XDG_CACHE_HOME", "/b".to_string()),
-            ("HOME", "/c".to_string()),
-        ]);
+        let xdg = env_of(&[("XDG_CACHE_HOME", "/b".to_string()), ("HOME", "/c".to_string())]);
         assert_eq!(cache_root(&xdg), Some(PathBuf::from("/b/portcullis")));
         let home = env_of(&[("HOME", "/c".to_string())]);
-        assert_eq!(
-            cache_root(&home),
-            Some(PathBuf::from("/c/.cache/portcullis"))
-        );
+        assert_eq!(cache_root(&home), Some(PathBuf::from("/c/.cache/portcullis")));
         assert_eq!(cache_root(&env_of(&[])), None);
     }
 

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use portcullis_envoy::{
-    BootstrapConfig, EnvoyError, EnvoyOptions, EnvoyProcess, EnvoySource, XDS_CLUSTER_NAME,
-    envoy_version, resolve_envoy, resolve_envoy_with,
+    BootstrapConfig, EnvoyError, EnvoyOptions, EnvoyProcess, EnvoySource, XDS_CLUSTER_NAME, envoy_version,
+    resolve_envoy, resolve_envoy_with,
 };
 
 fn envoy_binary() -> PathBuf {
@@ -27,12 +27,7 @@ fn unused_loopback_addr() -> SocketAddr {
     listener.local_addr().expect("local addr")
 }
 
-fn options(
-    binary: PathBuf,
-    work_dir: &Path,
-    delta: bool,
-    initial_fetch_timeout: Duration,
-) -> EnvoyOptions {
+fn options(binary: PathBuf, work_dir: &Path, delta: bool, initial_fetch_timeout: Duration) -> EnvoyOptions {
     let mut bootstrap = BootstrapConfig::new("test-node", unused_loopback_addr());
     bootstrap.delta = delta;
     bootstrap.initial_fetch_timeout = initial_fetch_timeout;
@@ -114,10 +109,7 @@ async fn envoy_is_not_ready_while_waiting_for_xds() {
     ))
     .await
     .expect("Envoy starts");
-    let err = envoy
-        .wait_ready(Duration::from_millis(1500))
-        .await
-        .unwrap_err();
+    let err = envoy.wait_ready(Duration::from_millis(1500)).await.unwrap_err();
     match &err {
         EnvoyError::NotReady { last, .. } => {
             assert!(last.starts_with("503"), "{err}");
@@ -143,9 +135,7 @@ async fn envoy_that_exits_reports_status_and_log_tail() {
             .expect_err("Envoy cannot become ready"),
     };
     match &err {
-        EnvoyError::Exited {
-            status, log_tail, ..
-        } => {
+        EnvoyError::Exited { status, log_tail, .. } => {
             assert!(!status.success(), "{err}");
             assert!(log_tail.contains("cannot bind"), "{err}");
         }
@@ -195,18 +185,12 @@ fn concurrent_first_use_installs_once() {
         let handles: Vec<_> = (0..3)
             .map(|_| scope.spawn(|| resolve_envoy_with(&|name| env.get(name).cloned())))
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("thread"))
-            .collect()
+        handles.into_iter().map(|h| h.join().expect("thread")).collect()
     });
     let mut installs = 0;
     for result in &results {
         let (path, source) = result.as_ref().expect("resolves");
-        assert!(
-            path.starts_with(cache.path().join("envoy-1.40")),
-            "{path:?}"
-        );
+        assert!(path.starts_with(cache.path().join("envoy-1.40")), "{path:?}");
         match source {
             EnvoySource::Cache { installed_now } => installs += usize::from(*installed_now),
             other => panic!("expected Cache, got {other:?}"),

@@ -106,9 +106,7 @@ pub fn parse_documents(source_name: &str, text: &str) -> LoadReport {
                 for (i, item) in items.into_iter().enumerate() {
                     let item_name = format!("{doc_name}.items[{i}]");
                     match parse_value(&item_name, item) {
-                        Ok(Parsed::Resource(resource)) => {
-                            report.resources.push((item_name, *resource))
-                        }
+                        Ok(Parsed::Resource(resource)) => report.resources.push((item_name, *resource)),
                         Ok(Parsed::Skipped(skipped)) => report.skipped.push(skipped),
                         Ok(Parsed::List(_)) => report.errors.push(LoadError::Shape {
                             source_name: item_name,
@@ -193,16 +191,12 @@ fn parse_value(source_name: &str, value: Value) -> Result<Parsed, LoadError> {
             ("gateway.networking.k8s.io", "ReferenceGrant") => {
                 Resource::ReferenceGrant(deserialize(source_name, &kind, &display_name, value)?)
             }
-            ("", "Service") => {
-                Resource::Service(deserialize(source_name, &kind, &display_name, value)?)
-            }
+            ("", "Service") => Resource::Service(deserialize(source_name, &kind, &display_name, value)?),
             ("discovery.k8s.io", "EndpointSlice") => {
                 Resource::EndpointSlice(deserialize(source_name, &kind, &display_name, value)?)
             }
             ("", "Secret") => Resource::Secret(deserialize(source_name, &kind, &display_name, value)?),
-            ("", "Namespace") => {
-                Resource::Namespace(deserialize(source_name, &kind, &name, value)?)
-            }
+            ("", "Namespace") => Resource::Namespace(deserialize(source_name, &kind, &name, value)?),
             _ => {
                 return Ok(Parsed::Skipped(Skipped {
                     source: source_name.to_string(),
@@ -257,11 +251,7 @@ pub fn load_dir(dir: &Path) -> LoadReport {
     collect_files(dir, &mut files, &mut report);
     files.sort();
     for path in files {
-        let name = path
-            .strip_prefix(dir)
-            .unwrap_or(&path)
-            .display()
-            .to_string();
+        let name = path.strip_prefix(dir).unwrap_or(&path).display().to_string();
         match std::fs::read_to_string(&path) {
             Ok(text) => report.merge(parse_documents(&name, &text)),
             Err(error) => report.errors.push(LoadError::Io {

@@ -113,7 +113,12 @@ impl ControlPlane {
             }
         }
         let (mut snapshot, duplicates) = Snapshot::from_report(&report);
-        let mut errors: Vec<String> = report.errors.iter().chain(duplicates.iter()).map(|e| e.to_string()).collect();
+        let mut errors: Vec<String> = report
+            .errors
+            .iter()
+            .chain(duplicates.iter())
+            .map(|e| e.to_string())
+            .collect();
         for error in &errors {
             tracing::warn!("{error}");
         }
@@ -123,7 +128,10 @@ impl ControlPlane {
                 tracing::warn!("{error}");
                 errors.push(error.to_string());
             }
-            echo_backends = echo.iter().map(|(k, s)| (k.to_string(), s.local_addr())).collect();
+            echo_backends = echo
+                .iter()
+                .map(|(k, s)| (k.to_string(), s.local_addr()))
+                .collect();
         }
         let port_map = state.ports.allocate(&snapshot).clone();
         let translation = translate(&TranslateInput {
@@ -214,7 +222,10 @@ async fn sync_echo_backends(
                     echo.insert(key.clone(), server);
                 }
                 Err(error) => {
-                    first_error.get_or_insert(OperatorError::Echo { service: key.to_string(), message: error.to_string() });
+                    first_error.get_or_insert(OperatorError::Echo {
+                        service: key.to_string(),
+                        message: error.to_string(),
+                    });
                     continue;
                 }
             }
@@ -235,7 +246,10 @@ async fn sync_echo_backends(
                 ..Default::default()
             },
             address_type: "IPv4".to_string(),
-            endpoints: Some(vec![Endpoint { addresses: vec![server.local_addr().ip().to_string()], ..Default::default() }]),
+            endpoints: Some(vec![Endpoint {
+                addresses: vec![server.local_addr().ip().to_string()],
+                ..Default::default()
+            }]),
             ports: Some(
                 ports
                     .iter()

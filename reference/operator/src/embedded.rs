@@ -72,7 +72,8 @@ impl EmbeddedGateway {
     pub async fn start(options: EmbeddedOptions) -> Result<Self, OperatorError> {
         let (work_dir, temp) = match &options.work_dir {
             Some(dir) => {
-                std::fs::create_dir_all(dir).map_err(|e| OperatorError::io(format!("creating {}", dir.display()), e))?;
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| OperatorError::io(format!("creating {}", dir.display()), e))?;
                 (dir.clone(), None)
             }
             None => {
@@ -87,7 +88,9 @@ impl EmbeddedGateway {
         let listener = TcpListener::bind(("127.0.0.1", 0))
             .await
             .map_err(|e| OperatorError::io("binding the xDS server", e))?;
-        let xds_address = listener.local_addr().map_err(|e| OperatorError::io("xDS address", e))?;
+        let xds_address = listener
+            .local_addr()
+            .map_err(|e| OperatorError::io("xDS address", e))?;
         let server = xds.clone();
         let xds_task = tokio::spawn(async move {
             if let Err(error) = server.serve(listener).await {
@@ -113,7 +116,11 @@ impl EmbeddedGateway {
         let envoy = EnvoyProcess::start(envoy_options).await?;
         envoy.wait_ready(APPLY_TIMEOUT).await?;
         tracing::info!(admin = %envoy.admin_address(), xds = %xds_address, "envoy is ready");
-        let watch = if options.watch { Some(watch_folder(control.clone())?) } else { None };
+        let watch = if options.watch {
+            Some(watch_folder(control.clone())?)
+        } else {
+            None
+        };
         let gateway = EmbeddedGateway {
             control,
             xds,

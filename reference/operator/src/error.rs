@@ -41,6 +41,9 @@ pub enum OperatorError {
 impl OperatorError {
     /// An IO error with context.
     pub fn io(what: impl Into<String>, source: std::io::Error) -> Self {
-        OperatorError::Io { what: what.into(), source }
+        OperatorError::Io {
+            what: what.into(),
+            source,
+        }
     }
 }

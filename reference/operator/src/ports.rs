@@ -38,7 +38,10 @@ fn free_port() -> Option<u16> {
 impl PortAllocator {
     /// An allocator with a policy.
     pub fn new(policy: PortPolicy) -> Self {
-        PortAllocator { policy, assigned: PortMap::new() }
+        PortAllocator {
+            policy,
+            assigned: PortMap::new(),
+        }
     }
 
     /// Updates the assignment for the Gateways in `snapshot` and returns it. Ports no longer
@@ -63,7 +66,8 @@ impl PortAllocator {
             };
             if let Some(local) = chosen {
                 taken.insert(local);
-                self.assigned.insert((key, port), SocketAddr::from((Ipv4Addr::LOCALHOST, local)));
+                self.assigned
+                    .insert((key, port), SocketAddr::from((Ipv4Addr::LOCALHOST, local)));
             } else {
                 tracing::warn!(gateway = %key, port, "no free local port for listener");
             }

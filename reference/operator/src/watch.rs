@@ -35,10 +35,16 @@ pub fn watch_folder(control: Arc<ControlPlane>) -> Result<FolderWatch, OperatorE
             let _ = tx.send(());
         }
     })
-    .map_err(|e| OperatorError::Watch { path: dir.display().to_string(), message: e.to_string() })?;
+    .map_err(|e| OperatorError::Watch {
+        path: dir.display().to_string(),
+        message: e.to_string(),
+    })?;
     watcher
         .watch(&dir, RecursiveMode::Recursive)
-        .map_err(|e| OperatorError::Watch { path: dir.display().to_string(), message: e.to_string() })?;
+        .map_err(|e| OperatorError::Watch {
+            path: dir.display().to_string(),
+            message: e.to_string(),
+        })?;
     let task = tokio::spawn(async move {
         while rx.recv().await.is_some() {
             tokio::time::sleep(SETTLE).await;
@@ -49,5 +55,8 @@ pub fn watch_folder(control: Arc<ControlPlane>) -> Result<FolderWatch, OperatorE
             }
         }
     });
-    Ok(FolderWatch { _watcher: watcher, task })
+    Ok(FolderWatch {
+        _watcher: watcher,
+        task,
+    })
 }

@@ -62,15 +62,23 @@ fn options(dir: &Path, delta: bool) -> EmbeddedOptions {
 }
 
 async fn get(gateway: &EmbeddedGateway, host: &str, path: &str) -> Result<(u16, serde_json::Value)> {
-    let address = gateway.listener_address("shop/edge", 80).context("listener address")?;
-    let client = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(5)).build()?;
+    let address = gateway
+        .listener_address("shop/edge", 80)
+        .context("listener address")?;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(5))
+        .build()?;
     let response = client
         .get(format!("http://{address}{path}"))
         .header("host", host)
         .send()
         .await?;
     let status = response.status().as_u16();
-    let body = response.json::<serde_json::Value>().await.unwrap_or(serde_json::Value::Null);
+    let body = response
+        .json::<serde_json::Value>()
+        .await
+        .unwrap_or(serde_json::Value::Null);
     Ok((status, body))
 }
 
@@ -147,10 +155,21 @@ spec:
     let gateway = EmbeddedGateway::start(options).await?;
     assert_eq!(get(&gateway, "shop.example.com", "/cart").await?.0, 200);
     let view = gateway.view();
-    assert!(view.errors.iter().any(|e| e.contains("broken.yaml")), "{:?}", view.errors);
+    assert!(
+        view.errors.iter().any(|e| e.contains("broken.yaml")),
+        "{:?}",
+        view.errors
+    );
     let bad = &view.statuses.http_routes["shop/bad"].parents[0].conditions[0];
-    assert_eq!((bad.status.as_str(), bad.reason.as_str()), ("False", "UnsupportedValue"));
-    assert!(bad.message.contains("spec.rules[0].matches[0].path.value"), "{}", bad.message);
+    assert_eq!(
+        (bad.status.as_str(), bad.reason.as_str()),
+        ("False", "UnsupportedValue")
+    );
+    assert!(
+        bad.message.contains("spec.rules[0].matches[0].path.value"),
+        "{}",
+        bad.message
+    );
     assert_eq!(get(&gateway, "bad.example.com", "/x").await?.0, 404);
     gateway.shutdown().await?;
     Ok(())

@@ -117,10 +117,7 @@ pub fn any_to_json(any: &Any) -> Result<serde_json::Value, ProtoJsonError> {
 }
 
 /// [`any_to_json`] with explicit options.
-pub fn any_to_json_with(
-    any: &Any,
-    options: JsonOptions,
-) -> Result<serde_json::Value, ProtoJsonError> {
+pub fn any_to_json_with(any: &Any, options: JsonOptions) -> Result<serde_json::Value, ProtoJsonError> {
     let message = decode_checked(any)?;
     message
         .serialize_with_options(serde_json::value::Serializer, &options.serialize_options())
@@ -173,28 +170,25 @@ fn pool() -> Result<&'static DescriptorPool, ProtoJsonError> {
 /// [`ProtoJsonError::UnknownType`] naming the offending URL.
 fn decode_checked(any: &Any) -> Result<DynamicMessage, ProtoJsonError> {
     let pool = pool()?;
-    let any_descriptor = pool.get_message_by_name(ANY_FULL_NAME).ok_or_else(|| {
-        ProtoJsonError::Descriptors(format!("{ANY_FULL_NAME} is missing from the pool"))
-    })?;
+    let any_descriptor = pool
+        .get_message_by_name(ANY_FULL_NAME)
+        .ok_or_else(|| ProtoJsonError::Descriptors(format!("{ANY_FULL_NAME} is missing from the pool")))?;
     // Re-encoding is cheap next to serialization, and lets the generic
     // wrapper below render both message and well-known-type payloads.
-    let message = DynamicMessage::decode(any_descriptor, any.encode_to_vec().as_slice()).map_err(
-        |source| ProtoJsonError::Decode {
-            type_url: ANY_FULL_NAME.to_owned(),
-            source,
-        },
-    )?;
+    let message =
+        DynamicMessage::decode(any_descriptor, any.encode_to_vec().as_slice()).map_err(|source| {
+            ProtoJsonError::Decode {
+                type_url: ANY_FULL_NAME.to_owned(),
+                source,
+            }
+        })?;
     check_anys(pool, &message, 0)?;
     Ok(message)
 }
 
 /// Recursively verifies that every `Any` in `message` names a known type
 /// whose payload decodes; `depth` counts the `Any`s enclosing `message`.
-fn check_anys(
-    pool: &DescriptorPool,
-    message: &DynamicMessage,
-    depth: usize,
-) -> Result<(), ProtoJsonError> {
+fn check_anys(pool: &DescriptorPool, message: &DynamicMessage, depth: usize) -> Result<(), ProtoJsonError> {
     if message.descriptor().full_name() == ANY_FULL_NAME {
         let (type_url, payload) = any_parts(message);
         if depth >= MAX_ANY_DEPTH {
@@ -213,9 +207,7 @@ fn check_anys(
 fn check_value(pool: &DescriptorPool, value: &Value, depth: usize) -> Result<(), ProtoJsonError> {
     match value {
         Value::Message(message) => check_anys(pool, message, depth),
-        Value::List(items) => items
-            .iter()
-            .try_for_each(|item| check_value(pool, item, depth)),
+        Value::List(items) => items.iter().try_for_each(|item| check_value(pool, item, depth)),
         Value::Map(entries) => entries
             .values()
             .try_for_each(|item| check_value(pool, item, depth)),

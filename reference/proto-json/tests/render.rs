@@ -9,19 +9,15 @@ use envoy_types::pb::envoy::config::core::v3::{
 };
 use envoy_types::pb::envoy::config::listener::v3::{Filter, FilterChain, Listener, filter};
 use envoy_types::pb::envoy::config::route::v3::{
-    HeaderMatcher, Route, RouteAction, RouteConfiguration, RouteMatch, VirtualHost,
-    WeightedCluster, header_matcher, route, route_action, route_match, weighted_cluster,
+    HeaderMatcher, Route, RouteAction, RouteConfiguration, RouteMatch, VirtualHost, WeightedCluster,
+    header_matcher, route, route_action, route_match, weighted_cluster,
 };
 use envoy_types::pb::envoy::extensions::filters::http::router::v3::Router;
 use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::{
     HttpConnectionManager, HttpFilter, Rds, http_connection_manager, http_filter,
 };
-use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
-    Secret, TlsCertificate, secret,
-};
-use envoy_types::pb::envoy::extensions::upstreams::http::v3::{
-    HttpProtocolOptions, http_protocol_options,
-};
+use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{Secret, TlsCertificate, secret};
+use envoy_types::pb::envoy::extensions::upstreams::http::v3::{HttpProtocolOptions, http_protocol_options};
 use envoy_types::pb::envoy::r#type::matcher::v3::{StringMatcher, string_matcher};
 use envoy_types::pb::google::protobuf::{Any, Duration, UInt32Value};
 use portcullis_proto_json::{
@@ -71,10 +67,7 @@ fn eds_cluster() -> Cluster {
             eds_config: Some(ads()),
             service_name: "default/echo/8080".to_owned(),
         }),
-        connect_timeout: Some(Duration {
-            seconds: 1,
-            nanos: 0,
-        }),
+        connect_timeout: Some(Duration { seconds: 1, nanos: 0 }),
         lb_policy: cluster::LbPolicy::LeastRequest as i32,
         typed_extension_protocol_options: [(
             "envoy.extensions.upstreams.http.v3.HttpProtocolOptions".to_owned(),
@@ -95,9 +88,7 @@ fn listener() -> Listener {
         })),
         http_filters: vec![HttpFilter {
             name: "envoy.filters.http.router".to_owned(),
-            config_type: Some(http_filter::ConfigType::TypedConfig(pack(
-                &Router::default(),
-            ))),
+            config_type: Some(http_filter::ConfigType::TypedConfig(pack(&Router::default()))),
             ..Default::default()
         }],
         ..Default::default()
@@ -135,19 +126,15 @@ fn route_configuration() -> RouteConfiguration {
             domains: vec!["example.com".to_owned(), "example.com:*".to_owned()],
             routes: vec![Route {
                 r#match: Some(RouteMatch {
-                    path_specifier: Some(route_match::PathSpecifier::PathSeparatedPrefix(
-                        "/api".to_owned(),
-                    )),
+                    path_specifier: Some(route_match::PathSpecifier::PathSeparatedPrefix("/api".to_owned())),
                     headers: vec![HeaderMatcher {
                         name: "x-env".to_owned(),
-                        header_match_specifier: Some(
-                            header_matcher::HeaderMatchSpecifier::StringMatch(StringMatcher {
-                                match_pattern: Some(string_matcher::MatchPattern::Exact(
-                                    "canary".to_owned(),
-                                )),
+                        header_match_specifier: Some(header_matcher::HeaderMatchSpecifier::StringMatch(
+                            StringMatcher {
+                                match_pattern: Some(string_matcher::MatchPattern::Exact("canary".to_owned())),
                                 ..Default::default()
-                            }),
-                        ),
+                            },
+                        )),
                         ..Default::default()
                     }],
                     ..Default::default()
@@ -170,8 +157,7 @@ fn route_configuration() -> RouteConfiguration {
                         value: "portcullis".to_owned(),
                         ..Default::default()
                     }),
-                    append_action: header_value_option::HeaderAppendAction::OverwriteIfExistsOrAdd
-                        as i32,
+                    append_action: header_value_option::HeaderAppendAction::OverwriteIfExistsOrAdd as i32,
                     ..Default::default()
                 }],
                 ..Default::default()
@@ -241,10 +227,7 @@ fn listener_expands_hcm_and_router_filters() {
         json!({ "socket_address": { "address": "0.0.0.0", "port_value": 8080 } })
     );
     let filter = &json["filter_chains"][0]["filters"][0];
-    assert_eq!(
-        filter["name"],
-        "envoy.filters.network.http_connection_manager"
-    );
+    assert_eq!(filter["name"], "envoy.filters.network.http_connection_manager");
     let hcm = &filter["typed_config"];
     assert_eq!(
         hcm["@type"],
@@ -328,10 +311,7 @@ fn unknown_top_level_type_is_reported() {
         Err(ProtoJsonError::UnknownType(url)) => assert_eq!(url, any.type_url),
         other => panic!("expected UnknownType, got {other:?}"),
     }
-    assert!(matches!(
-        any_to_yaml(&any),
-        Err(ProtoJsonError::UnknownType(_))
-    ));
+    assert!(matches!(any_to_yaml(&any), Err(ProtoJsonError::UnknownType(_))));
 }
 
 #[test]
@@ -356,10 +336,7 @@ fn malformed_payload_is_a_decode_error() {
         // Field 1 (name) as length-delimited, claiming more bytes than exist.
         value: vec![0x0a, 0x10, b'x'],
     };
-    assert!(matches!(
-        any_to_json(&any),
-        Err(ProtoJsonError::Decode { .. })
-    ));
+    assert!(matches!(any_to_json(&any), Err(ProtoJsonError::Decode { .. })));
 }
 
 #[test]

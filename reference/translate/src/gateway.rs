@@ -13,8 +13,8 @@ use crate::TranslateInput;
 use crate::ir::{Protocol, TlsSecret};
 use crate::refs::{RefFrom, reference_allowed};
 use crate::status::{
-    Condition, GatewayAddress, GatewayClassStatus, GatewayStatus, LISTENER_ADDRESS_TYPE,
-    ListenerStatus, RouteGroupKind, Statuses,
+    Condition, GatewayAddress, GatewayClassStatus, GatewayStatus, LISTENER_ADDRESS_TYPE, ListenerStatus,
+    RouteGroupKind, Statuses,
 };
 
 /// A Gateway of ours, with its listeners checked.
@@ -67,11 +67,17 @@ impl CheckedListener {
             AllowedNamespaces::Same => gateway_ns == namespace,
             AllowedNamespaces::All => true,
             AllowedNamespaces::Selector(selector) => {
-                selector_matches(selector, &snapshot.namespace_labels(namespace))
+                // The API server labels every namespace with its name; files rarely spell it out.
+                let mut labels = snapshot.namespace_labels(namespace);
+                labels.insert(NAMESPACE_NAME_LABEL.to_string(), namespace.to_string());
+                selector_matches(selector, &labels)
             }
         }
     }
 }
+
+/// The label Kubernetes puts on every namespace, holding its name.
+const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
 
 fn selector_matches(selector: &Selector, labels: &BTreeMap<String, String>) -> bool {
     let labels_ok = selector
@@ -105,8 +111,15 @@ pub fn translate_gateways(input: &TranslateInput<'_>, statuses: &mut Statuses) -
             continue;
         }
         let gen_ = generation(&class.metadata);
-        let mut conditions = vec![Condition::new("Accepted", true, "Accepted", "Handled by portcullis", gen_)];
-        if class.spec.parameters_ref.is_some() {
+        let mut conditions = vec![Condition::new(
+            "Accepted",
+            true,
+            "Accepted",
+            "Handled by portcullis",
+            gen_,
+        )];
+        let accepted = class.spec.parameters_ref.is_none();
+        if !accepted {
             conditions[0] = Condition::new(
                 "Accepted",
                 false,
@@ -115,11 +128,20 @@ pub fn translate_gateways(input: &TranslateInput<'_>, statuses: &mut Statuses) -
                 gen_,
             );
         }
-        conditions.push(Condition::new("SupportedVersion", true, "SupportedVersion", "Gateway API v1", gen_));
+        conditions.push(Condition::new(
+            "SupportedVersion",
+            true,
+            "SupportedVersion",
+            "Gateway API v1",
+            gen_,
+        ));
         statuses
             .gateway_classes
             .insert(name.clone(), GatewayClassStatus { conditions });
-        ours.insert(name.clone());
+        // Accepted=False promises that no Gateway of the class is provisioned.
+        if accepted {
+            ours.insert(name.clone());
+        }
     }
     let mut accepted = Vec::new();
     for (key, gateway) in &snapshot.gateways {
@@ -133,7 +155,11 @@ pub fn translate_gateways(input: &TranslateInput<'_>, statuses: &mut Statuses) -
     accepted
 }
 
-fn check_gateway(input: &TranslateInput<'_>, key: &ObjectKey, gateway: &Gateway) -> (AcceptedGateway, GatewayStatus) {
+fn check_gateway(
+    input: &TranslateInput<'_>,
+    key: &ObjectKey,
+    gateway: &Gateway,
+) -> (AcceptedGateway, GatewayStatus) {
     let gen_ = generation(&gateway.metadata);
     let mut listeners = Vec::new();
     let mut listener_statuses = Vec::new();
@@ -143,6 +169,22 @@ fn check_gateway(input: &TranslateInput<'_>, key: &ObjectKey, gateway: &Gateway)
         listener_statuses.push(status);
     }
     mark_conflicts(&mut listeners, &mut listener_statuses, gen_);
+    let unsupported_address = gateway.spec.addresses.as_ref().is_some_and(|a| !a.is_empty());
+    if unsupported_address {
+        // The Gateway is not accepted, so none of its listeners reaches Envoy.
+        for (l, status) in listeners.iter_mut().zip(&mut listener_statuses) {
+            l.programmed = false;
+            for c in status.conditions.iter_mut().filter(|c| c.type_ == "Programmed") {
+                *c = Condition::new(
+                    "Programmed",
+                    false,
+                    "Invalid",
+                    "the Gateway is not accepted",
+                    gen_,
+                );
+            }
+        }
+    }
 
     let mut binds = BTreeMap::new();
     for l in listeners.iter().filter(|l| l.programmed) {
@@ -155,16 +197,22 @@ fn check_gateway(input: &TranslateInput<'_>, key: &ObjectKey, gateway: &Gateway)
     }
     let mut addresses = Vec::new();
     if let Some(first) = binds.values().next() {
-        addresses.push(GatewayAddress { type_: "IPAddress".to_string(), value: first.ip().to_string() });
+        addresses.push(GatewayAddress {
+            type_: "IPAddress".to_string(),
+            value: first.ip().to_string(),
+        });
     }
     for (port, bind) in &binds {
-        addresses.push(GatewayAddress { type_: LISTENER_ADDRESS_TYPE.to_string(), value: format!("{port}={bind}") });
+        addresses.push(GatewayAddress {
+            type_: LISTENER_ADDRESS_TYPE.to_string(),
+            value: format!("{port}={bind}"),
+        });
     }
 
     let valid = listeners.iter().filter(|l| l.programmed).count();
     let total = listeners.len();
     let mut conditions = Vec::new();
-    if gateway.spec.addresses.as_ref().is_some_and(|a| !a.is_empty()) {
+    if unsupported_address {
         conditions.push(Condition::new(
             "Accepted",
             false,
@@ -172,28 +220,69 @@ fn check_gateway(input: &TranslateInput<'_>, key: &ObjectKey, gateway: &Gateway)
             "spec.addresses: portcullis assigns addresses itself",
             gen_,
         ));
-        conditions.push(Condition::new("Programmed", false, "AddressNotAssigned", "spec.addresses is not supported", gen_));
+        conditions.push(Condition::new(
+            "Programmed",
+            false,
+            "AddressNotAssigned",
+            "spec.addresses is not supported",
+            gen_,
+        ));
     } else {
         if valid == total {
-            conditions.push(Condition::new("Accepted", true, "Accepted", "Gateway is accepted", gen_));
+            conditions.push(Condition::new(
+                "Accepted",
+                true,
+                "Accepted",
+                "Gateway is accepted",
+                gen_,
+            ));
         } else {
             conditions.push(Condition::new(
                 "Accepted",
                 valid > 0,
                 "ListenersNotValid",
-                format!("{} of {total} listeners are not valid", total - valid),
+                format!(
+                    "{} of {total} listeners are not valid: {}",
+                    total - valid,
+                    listeners
+                        .iter()
+                        .filter(|l| !l.programmed)
+                        .map(|l| l.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
                 gen_,
             ));
         }
         if valid > 0 {
-            conditions.push(Condition::new("Programmed", true, "Programmed", "Gateway is programmed", gen_));
+            conditions.push(Condition::new(
+                "Programmed",
+                true,
+                "Programmed",
+                "Gateway is programmed",
+                gen_,
+            ));
         } else {
-            conditions.push(Condition::new("Programmed", false, "Invalid", "no valid listener", gen_));
+            conditions.push(Condition::new(
+                "Programmed",
+                false,
+                "Invalid",
+                "no valid listener",
+                gen_,
+            ));
         }
     }
     (
-        AcceptedGateway { key: key.clone(), listeners, binds },
-        GatewayStatus { addresses, conditions, listeners: listener_statuses },
+        AcceptedGateway {
+            key: key.clone(),
+            listeners,
+            binds,
+        },
+        GatewayStatus {
+            addresses,
+            conditions,
+            listeners: listener_statuses,
+        },
     )
 }
 
@@ -215,13 +304,21 @@ fn check_listener(
         None => AllowedNamespaces::Same,
         Some(ns) => match ns.from {
             Some(From::All) => AllowedNamespaces::All,
-            Some(From::Selector) => AllowedNamespaces::Selector(Box::new(ns.selector.clone().unwrap_or_default())),
+            Some(From::Selector) => {
+                AllowedNamespaces::Selector(Box::new(ns.selector.clone().unwrap_or_default()))
+            }
             Some(From::Same) | None => AllowedNamespaces::Same,
         },
     };
 
     let mut conditions = Vec::new();
-    let mut resolved = Condition::new("ResolvedRefs", true, "ResolvedRefs", "all references resolved", gen_);
+    let mut resolved = Condition::new(
+        "ResolvedRefs",
+        true,
+        "ResolvedRefs",
+        "all references resolved",
+        gen_,
+    );
     let mut supported_kinds = Vec::new();
     let mut allows_http_routes = protocol.is_some();
     if let Some(kinds) = allowed.and_then(|a| a.kinds.as_ref()) {
@@ -231,9 +328,16 @@ fn check_listener(
             let group_ok = kind.group.as_deref().is_none_or(|g| g == GATEWAY_GROUP);
             if group_ok && kind.kind == "HTTPRoute" && protocol.is_some() {
                 allows_http_routes = true;
-                supported_kinds.push(RouteGroupKind { group: GATEWAY_GROUP.to_string(), kind: kind.kind.clone() });
+                supported_kinds.push(RouteGroupKind {
+                    group: GATEWAY_GROUP.to_string(),
+                    kind: kind.kind.clone(),
+                });
             } else {
-                invalid.push(format!("{}/{}", kind.group.as_deref().unwrap_or(GATEWAY_GROUP), kind.kind));
+                invalid.push(format!(
+                    "{}/{}",
+                    kind.group.as_deref().unwrap_or(GATEWAY_GROUP),
+                    kind.kind
+                ));
             }
         }
         if !invalid.is_empty() {
@@ -241,12 +345,18 @@ fn check_listener(
                 "ResolvedRefs",
                 false,
                 "InvalidRouteKinds",
-                format!("{field}.allowedRoutes.kinds: unsupported kinds {}", invalid.join(", ")),
+                format!(
+                    "{field}.allowedRoutes.kinds: unsupported kinds {}",
+                    invalid.join(", ")
+                ),
                 gen_,
             );
         }
     } else if protocol.is_some() {
-        supported_kinds.push(RouteGroupKind { group: GATEWAY_GROUP.to_string(), kind: "HTTPRoute".to_string() });
+        supported_kinds.push(RouteGroupKind {
+            group: GATEWAY_GROUP.to_string(),
+            kind: "HTTPRoute".to_string(),
+        });
     }
 
     let mut programmed = protocol.is_some();
@@ -258,7 +368,10 @@ fn check_listener(
                 "Accepted",
                 false,
                 "UnsupportedProtocol",
-                format!("{field}.protocol: {} is not supported (HTTP and HTTPS are)", listener.protocol),
+                format!(
+                    "{field}.protocol: {} is not supported (HTTP and HTTPS are)",
+                    listener.protocol
+                ),
                 gen_,
             );
         }
@@ -283,7 +396,13 @@ fn check_listener(
         Condition::new("Programmed", false, "Invalid", "listener is not valid", gen_)
     });
     conditions.push(resolved);
-    conditions.push(Condition::new("Conflicted", false, "NoConflicts", "no conflicts", gen_));
+    conditions.push(Condition::new(
+        "Conflicted",
+        false,
+        "NoConflicts",
+        "no conflicts",
+        gen_,
+    ));
     (
         CheckedListener {
             name: listener.name.clone(),
@@ -295,7 +414,12 @@ fn check_listener(
             programmed,
             secrets,
         },
-        ListenerStatus { name: listener.name.clone(), attached_routes: 0, supported_kinds, conditions },
+        ListenerStatus {
+            name: listener.name.clone(),
+            attached_routes: 0,
+            supported_kinds,
+            conditions,
+        },
     )
 }
 
@@ -305,16 +429,25 @@ fn check_certificates(
     field: &str,
     listener: &GatewayListeners,
 ) -> Result<Vec<TlsSecret>, (&'static str, String)> {
-    let tls = listener
-        .tls
-        .as_ref()
-        .ok_or(("InvalidCertificateRef", format!("{field}.tls: HTTPS needs tls.certificateRefs")))?;
-    if matches!(tls.mode, Some(gateway_api::gateways::GatewayListenersTlsMode::Passthrough)) {
-        return Err(("InvalidCertificateRef", format!("{field}.tls.mode: Passthrough is not valid for HTTPS")));
+    let tls = listener.tls.as_ref().ok_or((
+        "InvalidCertificateRef",
+        format!("{field}.tls: HTTPS needs tls.certificateRefs"),
+    ))?;
+    if matches!(
+        tls.mode,
+        Some(gateway_api::gateways::GatewayListenersTlsMode::Passthrough)
+    ) {
+        return Err((
+            "InvalidCertificateRef",
+            format!("{field}.tls.mode: Passthrough is not valid for HTTPS"),
+        ));
     }
     let refs = tls.certificate_refs.clone().unwrap_or_default();
     if refs.is_empty() {
-        return Err(("InvalidCertificateRef", format!("{field}.tls.certificateRefs: at least one is required")));
+        return Err((
+            "InvalidCertificateRef",
+            format!("{field}.tls.certificateRefs: at least one is required"),
+        ));
     }
     let mut out = Vec::new();
     for (i, r) in refs.iter().enumerate() {
@@ -322,22 +455,36 @@ fn check_certificates(
         let group = r.group.as_deref().unwrap_or("");
         let kind = r.kind.as_deref().unwrap_or("Secret");
         if !(group.is_empty() || group == "core") || kind != "Secret" {
-            return Err(("InvalidCertificateRef", format!("{at}: {group}/{kind} is not a Secret")));
+            let group = if group.is_empty() {
+                String::new()
+            } else {
+                format!("{group}/")
+            };
+            return Err((
+                "InvalidCertificateRef",
+                format!("{at}: {group}{kind} is not a Secret"),
+            ));
         }
         let namespace = r.namespace.clone().unwrap_or_else(|| key.namespace.clone());
-        let from = RefFrom { group: GATEWAY_GROUP, kind: "Gateway", namespace: &key.namespace };
+        let from = RefFrom {
+            group: GATEWAY_GROUP,
+            kind: "Gateway",
+            namespace: &key.namespace,
+        };
         if !reference_allowed(input.snapshot, from, "", "Secret", &namespace, &r.name) {
             return Err((
                 "RefNotPermitted",
-                format!("{at}: Secret {namespace}/{} is in another namespace and no ReferenceGrant allows it", r.name),
+                format!(
+                    "{at}: Secret {namespace}/{} is in another namespace and no ReferenceGrant allows it",
+                    r.name
+                ),
             ));
         }
         let secret_key = ObjectKey::new(namespace.clone(), r.name.clone());
-        let secret = input
-            .snapshot
-            .secrets
-            .get(&secret_key)
-            .ok_or(("InvalidCertificateRef", format!("{at}: Secret {secret_key} not found")))?;
+        let secret = input.snapshot.secrets.get(&secret_key).ok_or((
+            "InvalidCertificateRef",
+            format!("{at}: Secret {secret_key} not found"),
+        ))?;
         let data = secret.data.clone().unwrap_or_default();
         let cert = data.get("tls.crt").map(|b| b.0.clone()).unwrap_or_default();
         let private_key = data.get("tls.key").map(|b| b.0.clone()).unwrap_or_default();
@@ -347,7 +494,11 @@ fn check_certificates(
                 format!("{at}: Secret {secret_key} needs PEM `tls.crt` and `tls.key`"),
             ));
         }
-        out.push(TlsSecret { name: secret_key.to_string(), certificate_chain: cert, private_key });
+        out.push(TlsSecret {
+            name: secret_key.to_string(),
+            certificate_chain: cert,
+            private_key,
+        });
     }
     Ok(out)
 }
@@ -367,11 +518,18 @@ fn mark_conflicts(listeners: &mut [CheckedListener], statuses: &mut [ListenerSta
     }
     for indices in by_port.values() {
         let protocols: BTreeSet<_> = indices.iter().map(|&i| listeners[i].protocol).collect();
-        let mut seen_hosts = BTreeSet::new();
+        // Every listener of an indistinct set is conflicted: none is picked as the winner.
+        let mut host_counts: BTreeMap<Option<String>, usize> = BTreeMap::new();
+        for &i in indices {
+            *host_counts.entry(listeners[i].hostname.clone()).or_default() += 1;
+        }
         for &i in indices {
             let conflict = if protocols.len() > 1 {
-                Some(("ProtocolConflict", format!("port {} is declared with several protocols", listeners[i].port)))
-            } else if !seen_hosts.insert(listeners[i].hostname.clone()) {
+                Some((
+                    "ProtocolConflict",
+                    format!("port {} is declared with several protocols", listeners[i].port),
+                ))
+            } else if host_counts.get(&listeners[i].hostname).is_some_and(|&n| n > 1) {
                 Some((
                     "HostnameConflict",
                     format!(
@@ -387,8 +545,12 @@ fn mark_conflicts(listeners: &mut [CheckedListener], statuses: &mut [ListenerSta
                 listeners[i].programmed = false;
                 for c in &mut statuses[i].conditions {
                     match c.type_.as_str() {
-                        "Conflicted" => *c = Condition::new("Conflicted", true, reason, message.clone(), gen_),
-                        "Programmed" => *c = Condition::new("Programmed", false, "Invalid", message.clone(), gen_),
+                        "Conflicted" => {
+                            *c = Condition::new("Conflicted", true, reason, message.clone(), gen_)
+                        }
+                        "Programmed" => {
+                            *c = Condition::new("Programmed", false, "Invalid", message.clone(), gen_)
+                        }
                         _ => {}
                     }
                 }

@@ -56,9 +56,18 @@ mod tests {
         assert_eq!(intersect(None, &[]), Some(r(&["*"])));
         assert_eq!(intersect(Some("a.com"), &[]), Some(r(&["a.com"])));
         assert_eq!(intersect(None, &r(&["x.com"])), Some(r(&["x.com"])));
-        assert_eq!(intersect(Some("*.a.com"), &r(&["x.a.com", "b.com"])), Some(r(&["x.a.com"])));
-        assert_eq!(intersect(Some("x.a.com"), &r(&["*.a.com"])), Some(r(&["x.a.com"])));
-        assert_eq!(intersect(Some("*.a.com"), &r(&["*.a.com"])), Some(r(&["*.a.com"])));
+        assert_eq!(
+            intersect(Some("*.a.com"), &r(&["x.a.com", "b.com"])),
+            Some(r(&["x.a.com"]))
+        );
+        assert_eq!(
+            intersect(Some("x.a.com"), &r(&["*.a.com"])),
+            Some(r(&["x.a.com"]))
+        );
+        assert_eq!(
+            intersect(Some("*.a.com"), &r(&["*.a.com"])),
+            Some(r(&["*.a.com"]))
+        );
         assert_eq!(intersect(Some("a.com"), &r(&["b.com"])), None);
     }
 }

@@ -144,6 +144,11 @@ pub enum Action {
     },
 }
 
+/// The cluster that stands for the share of invalid backendRefs in a split with valid ones. No
+/// cluster has this name (real ones are `<namespace>/<service>/<port>`), and requests sent to
+/// it get a 500, as the Gateway API requires.
+pub const INVALID_BACKEND: &str = "portcullis.invalid-backend";
+
 /// A backend and its share of the traffic.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct WeightedBackend {

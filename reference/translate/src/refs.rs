@@ -32,9 +32,11 @@ pub fn reference_allowed(
         .iter()
         .filter(|(key, _)| key.namespace == to_namespace)
         .any(|(_, grant)| {
-            let from_ok = grant.spec.from.iter().any(|f| {
-                f.group == from.group && f.kind == from.kind && f.namespace == from.namespace
-            });
+            let from_ok = grant
+                .spec
+                .from
+                .iter()
+                .any(|f| f.group == from.group && f.kind == from.kind && f.namespace == from.namespace);
             let to_ok = grant.spec.to.iter().any(|t| {
                 t.group == to_group
                     && t.kind == to_kind

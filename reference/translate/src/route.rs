@@ -3,9 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use gateway_api::httproutes::{
-    HttpRoute, HttpRouteParentRefs, HttpRouteRules, HttpRouteRulesFilters, HttpRouteRulesFiltersType as FilterType,
-    HttpRouteRulesMatches, HttpRouteRulesMatchesHeadersType, HttpRouteRulesMatchesPathType,
-    HttpRouteRulesMatchesQueryParamsType,
+    HttpRoute, HttpRouteParentRefs, HttpRouteRules, HttpRouteRulesFilters,
+    HttpRouteRulesFiltersType as FilterType, HttpRouteRulesMatches, HttpRouteRulesMatchesHeadersType,
+    HttpRouteRulesMatchesPathType, HttpRouteRulesMatchesQueryParamsType,
 };
 use portcullis_model::{GATEWAY_GROUP, ObjectKey, SERVICE_NAME_LABEL, Snapshot};
 
@@ -13,8 +13,8 @@ use crate::TranslateInput;
 use crate::gateway::AcceptedGateway;
 use crate::hostname;
 use crate::ir::{
-    Action, Cluster, HeaderModifier, Ir, Listener, PathMatch, Protocol, Redirect, RedirectPath, Route,
-    RouteMatch, TlsChain, TlsSecret, ValueMatch, VirtualHost, WeightedBackend,
+    Action, Cluster, HeaderModifier, INVALID_BACKEND, Ir, Listener, PathMatch, Protocol, Redirect,
+    RedirectPath, Route, RouteMatch, TlsChain, TlsSecret, ValueMatch, VirtualHost, WeightedBackend,
 };
 use crate::refs::{RefFrom, reference_allowed};
 use crate::status::{Condition, ParentReference, RouteParentStatus, RouteStatus, Statuses};
@@ -44,7 +44,11 @@ struct Rejection {
 }
 
 /// Resolves routes onto the checked gateways and builds the IR.
-pub fn translate_routes(input: &TranslateInput<'_>, gateways: Vec<AcceptedGateway>, statuses: &mut Statuses) -> Ir {
+pub fn translate_routes(
+    input: &TranslateInput<'_>,
+    gateways: Vec<AcceptedGateway>,
+    statuses: &mut Statuses,
+) -> Ir {
     let snapshot = input.snapshot;
     // (gateway index, listener index) → attached routes.
     let mut attached: BTreeMap<(usize, usize), Vec<Attachment>> = BTreeMap::new();
@@ -59,7 +63,12 @@ pub fn translate_routes(input: &TranslateInput<'_>, gateways: Vec<AcceptedGatewa
             .as_ref()
             .and_then(|t| serde_json::to_string(t).ok())
             .unwrap_or_default();
-        let rules = std::rc::Rc::new(compiled.as_ref().map(|(rules, _)| rules.clone()).unwrap_or_default());
+        let rules = std::rc::Rc::new(
+            compiled
+                .as_ref()
+                .map(|(rules, _)| rules.clone())
+                .unwrap_or_default(),
+        );
         let route_hostnames = route.spec.hostnames.clone().unwrap_or_default();
         let mut parents = Vec::new();
         for parent in route.spec.parent_refs.iter().flatten() {
@@ -83,12 +92,23 @@ pub fn translate_routes(input: &TranslateInput<'_>, gateways: Vec<AcceptedGatewa
                 port: parent.port,
             };
             let accepted = match &compiled {
-                Err(rejection) => Condition::new("Accepted", false, rejection.reason, rejection.message.clone(), generation),
+                Err(rejection) => Condition::new(
+                    "Accepted",
+                    false,
+                    rejection.reason,
+                    rejection.message.clone(),
+                    generation,
+                ),
                 Ok(_) => {
                     match attach(snapshot, key, parent, gateway, &route_hostnames) {
                         Ok(listeners) => {
                             for (listener_index, hostnames) in listeners {
-                                attached.entry((gw_index, listener_index)).or_default().push(Attachment {
+                                let on_listener = attached.entry((gw_index, listener_index)).or_default();
+                                // Two parentRefs may select the same listener: a route counts once.
+                                if on_listener.iter().any(|a| &a.route == key) {
+                                    continue;
+                                }
+                                on_listener.push(Attachment {
                                     route: key.clone(),
                                     created: created.clone(),
                                     hostnames,
@@ -102,13 +122,23 @@ pub fn translate_routes(input: &TranslateInput<'_>, gateways: Vec<AcceptedGatewa
                             }
                             Condition::new("Accepted", true, "Accepted", "route is accepted", generation)
                         }
-                        Err((reason, message)) => Condition::new("Accepted", false, reason, message, generation),
+                        Err((reason, message)) => {
+                            Condition::new("Accepted", false, reason, message, generation)
+                        }
                     }
                 }
             };
             let resolved = match &compiled {
-                Ok((_, Some((reason, message)))) => Condition::new("ResolvedRefs", false, reason, message.clone(), generation),
-                _ => Condition::new("ResolvedRefs", true, "ResolvedRefs", "all references resolved", generation),
+                Ok((_, Some((reason, message)))) => {
+                    Condition::new("ResolvedRefs", false, reason, message.clone(), generation)
+                }
+                _ => Condition::new(
+                    "ResolvedRefs",
+                    true,
+                    "ResolvedRefs",
+                    "all references resolved",
+                    generation,
+                ),
             };
             parents.push(RouteParentStatus {
                 parent_ref,
@@ -117,7 +147,9 @@ pub fn translate_routes(input: &TranslateInput<'_>, gateways: Vec<AcceptedGatewa
             });
         }
         if !parents.is_empty() {
-            statuses.http_routes.insert(key.to_string(), RouteStatus { parents });
+            statuses
+                .http_routes
+                .insert(key.to_string(), RouteStatus { parents });
         }
     }
     build_ir(&gateways, &attached, clusters)
@@ -141,27 +173,40 @@ fn attach(
         .map(|(i, _)| i)
         .collect();
     if candidates.is_empty() {
+        let mut wanted = Vec::new();
+        if let Some(section) = &parent.section_name {
+            wanted.push(format!("named {section:?}"));
+        }
+        if let Some(port) = parent.port {
+            wanted.push(format!("on port {port}"));
+        }
         return Err((
             "NoMatchingParent",
             format!(
-                "parentRef {}: no listener named {:?} on port {:?}",
+                "parentRef {}: the Gateway has no listener {}",
                 gateway.key,
-                parent.section_name.as_deref().unwrap_or("*"),
-                parent.port
-            ),
+                wanted.join(" ")
+            )
+            .trim_end()
+            .to_string(),
         ));
     }
     let allowed: Vec<usize> = candidates
         .into_iter()
         .filter(|&i| {
             let l = &gateway.listeners[i];
-            l.protocol.is_some() && l.allows_http_routes && l.allows_namespace(snapshot, &gateway.key.namespace, &route.namespace)
+            l.protocol.is_some()
+                && l.allows_http_routes
+                && l.allows_namespace(snapshot, &gateway.key.namespace, &route.namespace)
         })
         .collect();
     if allowed.is_empty() {
         return Err((
             "NotAllowedByListeners",
-            format!("no listener of Gateway {} allows HTTPRoutes from namespace {}", gateway.key, route.namespace),
+            format!(
+                "no listener of Gateway {} allows HTTPRoutes from namespace {}",
+                gateway.key, route.namespace
+            ),
         ));
     }
     let mut out = Vec::new();
@@ -175,7 +220,10 @@ fn attach(
     if out.is_empty() {
         return Err((
             "NoMatchingListenerHostname",
-            format!("spec.hostnames: none intersects a listener hostname of Gateway {}", gateway.key),
+            format!(
+                "spec.hostnames: none intersects a listener hostname of Gateway {}",
+                gateway.key
+            ),
         ));
     }
     Ok(out)
@@ -196,7 +244,8 @@ fn compile_rules(
     for (rule_index, rule) in route.spec.rules.iter().flatten().enumerate() {
         let field = format!("spec.rules[{rule_index}]");
         let matches = compile_matches(&field, rule)?;
-        let (request_headers, response_headers, redirect) = compile_filters(&field, rule.filters.as_deref().unwrap_or(&[]))?;
+        let (request_headers, response_headers, redirect) =
+            compile_filters(&field, rule.filters.as_deref().unwrap_or(&[]))?;
         let action = match redirect {
             Some(redirect) => Action::Redirect(redirect),
             None => {
@@ -207,7 +256,12 @@ fn compile_rules(
                 action
             }
         };
-        out.push(CompiledRule { matches, request_headers, response_headers, action });
+        out.push(CompiledRule {
+            matches,
+            request_headers,
+            response_headers,
+            action,
+        });
     }
     Ok((out, problem))
 }
@@ -215,7 +269,10 @@ fn compile_rules(
 fn check_regex(field: &str, pattern: &str) -> Result<(), Rejection> {
     regex::Regex::new(pattern).map(|_| ()).map_err(|error| Rejection {
         reason: "UnsupportedValue",
-        message: format!("{field}: invalid regular expression {pattern:?}: {}", error.to_string().lines().last().unwrap_or("")),
+        message: format!(
+            "{field}: invalid regular expression {pattern:?}: {}",
+            error.to_string().lines().last().unwrap_or("")
+        ),
     })
 }
 
@@ -232,20 +289,34 @@ fn compile_matches(field: &str, rule: &HttpRouteRules) -> Result<Vec<RouteMatch>
             None => PathMatch::Prefix("/".to_string()),
             Some(p) => {
                 let value = p.value.clone().unwrap_or_else(|| "/".to_string());
-                match p.r#type.clone().unwrap_or(HttpRouteRulesMatchesPathType::PathPrefix) {
+                match p
+                    .r#type
+                    .clone()
+                    .unwrap_or(HttpRouteRulesMatchesPathType::PathPrefix)
+                {
                     HttpRouteRulesMatchesPathType::Exact => {
                         if !value.starts_with('/') {
-                            return Err(Rejection { reason: "UnsupportedValue", message: format!("{at}.path.value: must start with '/'") });
+                            return Err(Rejection {
+                                reason: "UnsupportedValue",
+                                message: format!("{at}.path.value: must start with '/'"),
+                            });
                         }
                         PathMatch::Exact(value)
                     }
                     HttpRouteRulesMatchesPathType::PathPrefix => {
                         if !value.starts_with('/') {
-                            return Err(Rejection { reason: "UnsupportedValue", message: format!("{at}.path.value: must start with '/'") });
+                            return Err(Rejection {
+                                reason: "UnsupportedValue",
+                                message: format!("{at}.path.value: must start with '/'"),
+                            });
                         }
                         // A trailing slash does not change segment matching: `/abc/` ≡ `/abc`.
                         let trimmed = value.trim_end_matches('/');
-                        PathMatch::Prefix(if trimmed.is_empty() { "/".to_string() } else { trimmed.to_string() })
+                        PathMatch::Prefix(if trimmed.is_empty() {
+                            "/".to_string()
+                        } else {
+                            trimmed.to_string()
+                        })
                     }
                     HttpRouteRulesMatchesPathType::RegularExpression => {
                         check_regex(&format!("{at}.path.value"), &value)?;
@@ -262,7 +333,11 @@ fn compile_matches(field: &str, rule: &HttpRouteRules) -> Result<Vec<RouteMatch>
             if !seen.insert(name.clone()) {
                 continue;
             }
-            let value = match h.r#type.clone().unwrap_or(HttpRouteRulesMatchesHeadersType::Exact) {
+            let value = match h
+                .r#type
+                .clone()
+                .unwrap_or(HttpRouteRulesMatchesHeadersType::Exact)
+            {
                 HttpRouteRulesMatchesHeadersType::Exact => ValueMatch::Exact(h.value.clone()),
                 HttpRouteRulesMatchesHeadersType::RegularExpression => {
                     check_regex(&format!("{at}.headers[{j}].value"), &h.value)?;
@@ -277,7 +352,11 @@ fn compile_matches(field: &str, rule: &HttpRouteRules) -> Result<Vec<RouteMatch>
             if !seen.insert(q.name.clone()) {
                 continue;
             }
-            let value = match q.r#type.clone().unwrap_or(HttpRouteRulesMatchesQueryParamsType::Exact) {
+            let value = match q
+                .r#type
+                .clone()
+                .unwrap_or(HttpRouteRulesMatchesQueryParamsType::Exact)
+            {
                 HttpRouteRulesMatchesQueryParamsType::Exact => ValueMatch::Exact(q.value.clone()),
                 HttpRouteRulesMatchesQueryParamsType::RegularExpression => {
                     check_regex(&format!("{at}.queryParams[{j}].value"), &q.value)?;
@@ -291,7 +370,12 @@ fn compile_matches(field: &str, rule: &HttpRouteRules) -> Result<Vec<RouteMatch>
             .as_ref()
             .and_then(|method| serde_json::to_value(method).ok())
             .and_then(|v| v.as_str().map(str::to_string));
-        out.push(RouteMatch { path, method, headers, query_params });
+        out.push(RouteMatch {
+            path,
+            method,
+            headers,
+            query_params,
+        });
     }
     Ok(out)
 }
@@ -307,29 +391,51 @@ fn compile_filters(
         let at = format!("{field}.filters[{i}]");
         let missing = |what: &str| Rejection {
             reason: "UnsupportedValue",
-            message: format!("{at}: type {what} needs its `{}` field", what[..1].to_lowercase() + &what[1..]),
+            message: format!(
+                "{at}: type {what} needs its `{}` field",
+                what[..1].to_lowercase() + &what[1..]
+            ),
         };
         match filter.r#type {
             FilterType::RequestHeaderModifier => {
-                let m = filter.request_header_modifier.as_ref().ok_or_else(|| missing("RequestHeaderModifier"))?;
-                request.set.extend(m.set.iter().flatten().map(|h| (h.name.clone(), h.value.clone())));
-                request.add.extend(m.add.iter().flatten().map(|h| (h.name.clone(), h.value.clone())));
+                let m = filter
+                    .request_header_modifier
+                    .as_ref()
+                    .ok_or_else(|| missing("RequestHeaderModifier"))?;
+                request
+                    .set
+                    .extend(m.set.iter().flatten().map(|h| (h.name.clone(), h.value.clone())));
+                request
+                    .add
+                    .extend(m.add.iter().flatten().map(|h| (h.name.clone(), h.value.clone())));
                 request.remove.extend(m.remove.iter().flatten().cloned());
             }
             FilterType::ResponseHeaderModifier => {
-                let m = filter.response_header_modifier.as_ref().ok_or_else(|| missing("ResponseHeaderModifier"))?;
-                response.set.extend(m.set.iter().flatten().map(|h| (h.name.clone(), h.value.clone())));
-                response.add.extend(m.add.iter().flatten().map(|h| (h.name.clone(), h.value.clone())));
+                let m = filter
+                    .response_header_modifier
+                    .as_ref()
+                    .ok_or_else(|| missing("ResponseHeaderModifier"))?;
+                response
+                    .set
+                    .extend(m.set.iter().flatten().map(|h| (h.name.clone(), h.value.clone())));
+                response
+                    .add
+                    .extend(m.add.iter().flatten().map(|h| (h.name.clone(), h.value.clone())));
                 response.remove.extend(m.remove.iter().flatten().cloned());
             }
             FilterType::RequestRedirect => {
-                let r = filter.request_redirect.as_ref().ok_or_else(|| missing("RequestRedirect"))?;
+                let r = filter
+                    .request_redirect
+                    .as_ref()
+                    .ok_or_else(|| missing("RequestRedirect"))?;
                 let status = match r.status_code.unwrap_or(302) {
                     code @ (301 | 302 | 303 | 307 | 308) => code as u32,
                     other => {
                         return Err(Rejection {
                             reason: "UnsupportedValue",
-                            message: format!("{at}.requestRedirect.statusCode: {other} is not a redirect status"),
+                            message: format!(
+                                "{at}.requestRedirect.statusCode: {other} is not a redirect status"
+                            ),
                         });
                     }
                 };
@@ -339,20 +445,29 @@ fn compile_filters(
                         let v = serde_json::to_value(&p.r#type).ok();
                         match v.as_ref().and_then(|v| v.as_str()) {
                             Some("ReplaceFullPath") => p.replace_full_path.clone().map(RedirectPath::Full),
-                            Some("ReplacePrefixMatch") => p.replace_prefix_match.clone().map(RedirectPath::Prefix),
+                            Some("ReplacePrefixMatch") => {
+                                p.replace_prefix_match.clone().map(RedirectPath::Prefix)
+                            }
                             _ => None,
                         }
                     }
                 };
                 redirect = Some(Redirect {
-                    scheme: r.scheme.as_ref().and_then(|s| serde_json::to_value(s).ok()).and_then(|v| v.as_str().map(str::to_string)),
+                    scheme: r
+                        .scheme
+                        .as_ref()
+                        .and_then(|s| serde_json::to_value(s).ok())
+                        .and_then(|v| v.as_str().map(str::to_string)),
                     hostname: r.hostname.clone(),
                     port: r.port.and_then(|p| u32::try_from(p).ok()),
                     path,
                     status,
                 });
             }
-            FilterType::UrlRewrite | FilterType::RequestMirror | FilterType::ExtensionRef | FilterType::Cors => {
+            FilterType::UrlRewrite
+            | FilterType::RequestMirror
+            | FilterType::ExtensionRef
+            | FilterType::Cors => {
                 let name = serde_json::to_value(&filter.r#type)
                     .ok()
                     .and_then(|v| v.as_str().map(str::to_string))
@@ -377,10 +492,17 @@ fn resolve_backends(
 ) -> (Action, ResolvedRefsProblem) {
     let refs = rule.backend_refs.as_deref().unwrap_or(&[]);
     if refs.is_empty() {
-        return (Action::Respond { status: 500, reason: format!("{field}: no backendRefs") }, None);
+        return (
+            Action::Respond {
+                status: 500,
+                reason: format!("{field}: no backendRefs"),
+            },
+            None,
+        );
     }
     let mut problem: ResolvedRefsProblem = None;
     let mut backends = Vec::new();
+    let mut invalid_weight = 0u32;
     for (i, r) in refs.iter().enumerate() {
         let at = format!("{field}.backendRefs[{i}]");
         let group = r.group.as_deref().unwrap_or("");
@@ -388,21 +510,47 @@ fn resolve_backends(
         let namespace = r.namespace.clone().unwrap_or_else(|| route.namespace.clone());
         let weight = u32::try_from(r.weight.unwrap_or(1)).unwrap_or(0);
         let issue = if !(group.is_empty() || group == "core") || kind != "Service" {
-            Some(("InvalidKind", format!("{at}: {}{kind} is not a supported backend kind (Service is)", if group.is_empty() { String::new() } else { format!("{group}/") })))
+            Some((
+                "InvalidKind",
+                format!(
+                    "{at}: {}{kind} is not a supported backend kind (Service is)",
+                    if group.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{group}/")
+                    }
+                ),
+            ))
         } else if !reference_allowed(
             snapshot,
-            RefFrom { group: GATEWAY_GROUP, kind: "HTTPRoute", namespace: &route.namespace },
+            RefFrom {
+                group: GATEWAY_GROUP,
+                kind: "HTTPRoute",
+                namespace: &route.namespace,
+            },
             "",
             "Service",
             &namespace,
             &r.name,
         ) {
-            Some(("RefNotPermitted", format!("{at}: Service {namespace}/{} is in another namespace and no ReferenceGrant allows it", r.name)))
+            Some((
+                "RefNotPermitted",
+                format!(
+                    "{at}: Service {namespace}/{} is in another namespace and no ReferenceGrant allows it",
+                    r.name
+                ),
+            ))
         } else {
             let service_key = ObjectKey::new(namespace.clone(), r.name.clone());
             match (snapshot.services.get(&service_key), r.port) {
-                (None, _) => Some(("BackendNotFound", format!("{at}: Service {service_key} not found"))),
-                (Some(_), None) => Some(("UnsupportedValue", format!("{at}.port: a port is required for a Service"))),
+                (None, _) => Some((
+                    "BackendNotFound",
+                    format!("{at}: Service {service_key} not found"),
+                )),
+                (Some(_), None) => Some((
+                    "UnsupportedValue",
+                    format!("{at}.port: a port is required for a Service"),
+                )),
                 (Some(service), Some(port)) => {
                     let service_port = service
                         .spec
@@ -410,7 +558,10 @@ fn resolve_backends(
                         .and_then(|s| s.ports.as_ref())
                         .and_then(|ports| ports.iter().find(|p| p.port == port));
                     match service_port {
-                        None => Some(("BackendNotFound", format!("{at}.port: Service {service_key} has no port {port}"))),
+                        None => Some((
+                            "BackendNotFound",
+                            format!("{at}.port: Service {service_key} has no port {port}"),
+                        )),
                         Some(service_port) => {
                             let name = format!("{service_key}/{port}");
                             if weight > 0 {
@@ -418,7 +569,10 @@ fn resolve_backends(
                                     name: name.clone(),
                                     endpoints: endpoints(snapshot, &service_key, service_port),
                                 });
-                                backends.push(WeightedBackend { cluster: name, weight });
+                                backends.push(WeightedBackend {
+                                    cluster: name,
+                                    weight,
+                                });
                             }
                             None
                         }
@@ -426,18 +580,32 @@ fn resolve_backends(
                 }
             }
         };
-        if let Some(issue) = issue
-            && problem.is_none()
-        {
-            problem = Some(issue);
+        if let Some(issue) = issue {
+            invalid_weight = invalid_weight.saturating_add(weight);
+            if problem.is_none() {
+                problem = Some(issue);
+            }
         }
+    }
+    // Invalid backends keep their share of the traffic, which gets 500s.
+    if !backends.is_empty() && invalid_weight > 0 {
+        backends.push(WeightedBackend {
+            cluster: INVALID_BACKEND.to_string(),
+            weight: invalid_weight,
+        });
     }
     let action = if let Some((_, message)) = &problem
         && backends.is_empty()
     {
-        Action::Respond { status: 500, reason: message.clone() }
+        Action::Respond {
+            status: 500,
+            reason: message.clone(),
+        }
     } else if backends.is_empty() {
-        Action::Respond { status: 500, reason: format!("{field}: every backend has weight 0") }
+        Action::Respond {
+            status: 500,
+            reason: format!("{field}: every backend has weight 0"),
+        }
     } else {
         Action::Forward(backends)
     };
@@ -453,21 +621,36 @@ fn endpoints(
     let mut out = BTreeSet::new();
     for (key, slice) in &snapshot.endpoint_slices {
         let owned = key.namespace == service.namespace
-            && slice.metadata.labels.as_ref().and_then(|l| l.get(SERVICE_NAME_LABEL)) == Some(&service.name);
+            && slice
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(SERVICE_NAME_LABEL))
+                == Some(&service.name);
         if !owned {
             continue;
         }
         // Slice ports are named like the Service port they serve; a single unnamed port
         // serves an unnamed Service port.
-        let slice_port = slice.ports.iter().flatten().find(|p| p.name.as_deref().unwrap_or("") == port.name.as_deref().unwrap_or(""));
-        let Some(number) = slice_port.and_then(|p| p.port) else { continue };
+        let slice_port = slice
+            .ports
+            .iter()
+            .flatten()
+            .find(|p| p.name.as_deref().unwrap_or("") == port.name.as_deref().unwrap_or(""));
+        let Some(number) = slice_port.and_then(|p| p.port) else {
+            continue;
+        };
         for endpoint in slice.endpoints.iter().flatten() {
             let ready = endpoint.conditions.as_ref().and_then(|c| c.ready).unwrap_or(true);
             if !ready {
                 continue;
             }
             for address in &endpoint.addresses {
-                out.insert(if address.contains(':') { format!("[{address}]:{number}") } else { format!("{address}:{number}") });
+                out.insert(if address.contains(':') {
+                    format!("[{address}]:{number}")
+                } else {
+                    format!("{address}:{number}")
+                });
             }
         }
     }
@@ -478,7 +661,17 @@ fn endpoints(
 /// prefix, then method, most headers, most query parameters; ties go to the oldest route,
 /// then by namespace/name, then rule and match order. Regular expressions (whose order is
 /// implementation-specific) come after exact paths and before prefixes.
-type PrecedenceKey = (u8, std::cmp::Reverse<usize>, u8, std::cmp::Reverse<usize>, std::cmp::Reverse<usize>, String, ObjectKey, usize, usize);
+type PrecedenceKey = (
+    u8,
+    std::cmp::Reverse<usize>,
+    u8,
+    std::cmp::Reverse<usize>,
+    std::cmp::Reverse<usize>,
+    String,
+    ObjectKey,
+    usize,
+    usize,
+);
 
 fn precedence(m: &RouteMatch, created: &str, route: &ObjectKey, rule: usize, index: usize) -> PrecedenceKey {
     let (rank, len) = match &m.path {
@@ -528,7 +721,10 @@ fn virtual_hosts(attachments: &[&Attachment]) -> Vec<VirtualHost> {
         .into_iter()
         .map(|(hostname, mut routes)| {
             routes.sort_by(|a, b| a.0.cmp(&b.0));
-            VirtualHost { hostname, routes: routes.into_iter().map(|(_, r)| r).collect() }
+            VirtualHost {
+                hostname,
+                routes: routes.into_iter().map(|(_, r)| r).collect(),
+            }
         })
         .collect()
 }
@@ -548,10 +744,18 @@ fn build_ir(
             }
         }
         for (port, indices) in ports {
-            let Some(bind) = gateway.binds.get(&port) else { continue };
+            let Some(bind) = gateway.binds.get(&port) else {
+                continue;
+            };
             let name = format!("{}/{port}", gateway.key);
             let protocol = gateway.listeners[indices[0]].protocol.unwrap_or(Protocol::Http);
-            let attachments_of = |i: usize| attached.get(&(gw_index, i)).into_iter().flatten().collect::<Vec<_>>();
+            let attachments_of = |i: usize| {
+                attached
+                    .get(&(gw_index, i))
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+            };
             let mut listener = Listener {
                 name: name.clone(),
                 port,
@@ -586,7 +790,10 @@ fn build_ir(
     // Only clusters some listener routes to reach Envoy, so no resource is orphaned.
     let mut used = BTreeSet::new();
     for l in &listeners {
-        let hosts = l.virtual_hosts.iter().chain(l.tls_chains.iter().flat_map(|c| c.virtual_hosts.iter()));
+        let hosts = l
+            .virtual_hosts
+            .iter()
+            .chain(l.tls_chains.iter().flat_map(|c| c.virtual_hosts.iter()));
         for vh in hosts {
             for r in &vh.routes {
                 if let Action::Forward(backends) = &r.action {
@@ -597,7 +804,10 @@ fn build_ir(
     }
     Ir {
         listeners,
-        clusters: clusters.into_values().filter(|c| used.contains(&c.name)).collect(),
+        clusters: clusters
+            .into_values()
+            .filter(|c| used.contains(&c.name))
+            .collect(),
         secrets: secrets.into_values().collect(),
     }
 }

@@ -172,12 +172,18 @@ impl Statuses {
         let mut rows = Vec::new();
         for (name, status) in &self.gateway_classes {
             for c in &status.conditions {
-                rows.push(StatusRow { object: format!("GatewayClass {name}"), condition: c.clone() });
+                rows.push(StatusRow {
+                    object: format!("GatewayClass {name}"),
+                    condition: c.clone(),
+                });
             }
         }
         for (name, status) in &self.gateways {
             for c in &status.conditions {
-                rows.push(StatusRow { object: format!("Gateway {name}"), condition: c.clone() });
+                rows.push(StatusRow {
+                    object: format!("Gateway {name}"),
+                    condition: c.clone(),
+                });
             }
             for listener in &status.listeners {
                 for c in &listener.conditions {

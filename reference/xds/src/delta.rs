@@ -137,9 +137,7 @@ impl DeltaStream {
                             None => {
                                 debug!(node = self.link.node(), %type_url, version = pending.version, "delta ACK");
                                 pending.apply_to(&mut held.acked);
-                                let acked = digest(
-                                    held.acked.iter().map(|(n, h)| (n.as_str(), h.as_str())),
-                                );
+                                let acked = digest(held.acked.iter().map(|(n, h)| (n.as_str(), h.as_str())));
                                 state.ack(pending.version, acked);
                             }
                         }
@@ -199,10 +197,7 @@ impl DeltaStream {
 
     async fn on_snapshot(&mut self, snapshot: Arc<Prepared>) -> Result<(), Gone> {
         self.snapshot = snapshot;
-        let types: Vec<String> = push_order(self.states.keys())
-            .into_iter()
-            .cloned()
-            .collect();
+        let types: Vec<String> = push_order(self.states.keys()).into_iter().cloned().collect();
         for type_url in types {
             if let Some((upserts, removals)) = self.diff(&type_url, &BTreeSet::new()) {
                 self.respond(&type_url, upserts, removals).await?;
@@ -214,11 +209,7 @@ impl DeltaStream {
     /// What must be sent so Envoy holds exactly what it subscribed to of `type_url`;
     /// `None` when nothing. Names in `newly` that do not exist are reported removed,
     /// which is how Delta tells Envoy a requested resource does not exist.
-    fn diff(
-        &self,
-        type_url: &str,
-        newly: &BTreeSet<String>,
-    ) -> Option<(Versions, BTreeSet<String>)> {
+    fn diff(&self, type_url: &str, newly: &BTreeSet<String>) -> Option<(Versions, BTreeSet<String>)> {
         let sub: Subscription = self
             .states
             .get(type_url)
@@ -235,11 +226,7 @@ impl DeltaStream {
         let removals: BTreeSet<String> = sent
             .keys()
             .filter(|name| !desired.contains_key(name.as_str()))
-            .chain(
-                newly
-                    .iter()
-                    .filter(|name| !desired.contains_key(name.as_str())),
-            )
+            .chain(newly.iter().filter(|name| !desired.contains_key(name.as_str())))
             .cloned()
             .collect();
         (!upserts.is_empty() || !removals.is_empty()).then_some((upserts, removals))

@@ -145,11 +145,7 @@ impl XdsServer {
     /// resource name of the non-wildcard ones. With no node connected it keeps
     /// waiting. Fails fast with [`XdsError::Rejected`] if a node NACKs `version`
     /// or later, and with [`XdsError::Timeout`] after `timeout`.
-    pub async fn wait_until_applied(
-        &self,
-        version: u64,
-        timeout: Duration,
-    ) -> Result<(), XdsError> {
+    pub async fn wait_until_applied(&self, version: u64, timeout: Duration) -> Result<(), XdsError> {
         let mut snapshots = self.shared.snapshots.subscribe();
         let mut nodes = self.node_states();
         let mut pending = String::new();

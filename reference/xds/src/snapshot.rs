@@ -72,10 +72,7 @@ pub(crate) struct Subscription {
 
 impl Subscription {
     /// The resources of `resources` this subscription covers, by name.
-    pub(crate) fn select<'a>(
-        &self,
-        resources: Option<&'a TypeResources>,
-    ) -> BTreeMap<&'a str, &'a Entry> {
+    pub(crate) fn select<'a>(&self, resources: Option<&'a TypeResources>) -> BTreeMap<&'a str, &'a Entry> {
         let Some(resources) = resources else {
             return BTreeMap::new();
         };
@@ -178,10 +175,7 @@ mod tests {
 
     #[test]
     fn digest_is_order_independent_and_unambiguous() {
-        assert_eq!(
-            digest([("a", "1"), ("b", "2")]),
-            digest([("b", "2"), ("a", "1")])
-        );
+        assert_eq!(digest([("a", "1"), ("b", "2")]), digest([("b", "2"), ("a", "1")]));
         assert_ne!(digest([("ab", "c")]), digest([("a", "bc")]));
     }
 

@@ -7,9 +7,7 @@ use envoy_types::pb::envoy::service::discovery::v3::{DiscoveryRequest, Discovery
 use tonic::Streaming;
 use tracing::{debug, warn};
 
-use crate::snapshot::{
-    Prepared, Subscription, digest, is_known, is_wildcard, push_order, selection_digest,
-};
+use crate::snapshot::{Prepared, Subscription, digest, is_known, is_wildcard, push_order, selection_digest};
 use crate::state::TypeState;
 use crate::stream::{Event, Gone, Link};
 
@@ -29,10 +27,7 @@ struct SotwStream {
 }
 
 /// Serves one SotW stream until the client goes away.
-pub(crate) async fn run(
-    mut link: Link<DiscoveryResponse>,
-    mut requests: Streaming<DiscoveryRequest>,
-) {
+pub(crate) async fn run(mut link: Link<DiscoveryResponse>, mut requests: Streaming<DiscoveryRequest>) {
     let snapshot = link.initial_snapshot();
     let mut stream = SotwStream {
         link,
@@ -91,11 +86,7 @@ impl SotwStream {
 
         let sub = Subscription {
             wildcard: is_wildcard(&type_url, &req.resource_names),
-            names: req
-                .resource_names
-                .into_iter()
-                .filter(|n| n != "*")
-                .collect(),
+            names: req.resource_names.into_iter().filter(|n| n != "*").collect(),
         };
         let changed = sub != state.subscription();
         state.set_subscription(&sub);
@@ -110,10 +101,7 @@ impl SotwStream {
 
     async fn on_snapshot(&mut self, snapshot: Arc<Prepared>) -> Result<(), Gone> {
         self.snapshot = snapshot;
-        let types: Vec<String> = push_order(self.states.keys())
-            .into_iter()
-            .cloned()
-            .collect();
+        let types: Vec<String> = push_order(self.states.keys()).into_iter().cloned().collect();
         for type_url in types {
             let sub = self
                 .states
@@ -121,10 +109,7 @@ impl SotwStream {
                 .map(TypeState::subscription)
                 .unwrap_or_default();
             let current = selection_digest(&sub, self.snapshot.of(&type_url));
-            let unchanged = self
-                .sent
-                .get(&type_url)
-                .is_some_and(|s| s.digest == current);
+            let unchanged = self.sent.get(&type_url).is_some_and(|s| s.digest == current);
             if !unchanged {
                 self.respond(&type_url).await?;
             }

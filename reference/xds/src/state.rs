@@ -188,11 +188,7 @@ pub(crate) enum Progress {
 }
 
 /// Checks whether version `want` (or later) is applied by every connected node.
-pub(crate) fn progress(
-    snapshot: &Prepared,
-    nodes: &BTreeMap<String, NodeState>,
-    want: u64,
-) -> Progress {
+pub(crate) fn progress(snapshot: &Prepared, nodes: &BTreeMap<String, NodeState>, want: u64) -> Progress {
     let connected = || nodes.iter().filter(|(_, n)| n.connected);
 
     // Rejections first, so a NACK is reported promptly even while other types lag.

@@ -11,9 +11,7 @@ use envoy_types::pb::envoy::config::core::v3::{DataSource, Node, data_source};
 use envoy_types::pb::envoy::config::endpoint::v3::{ClusterLoadAssignment, LocalityLbEndpoints};
 use envoy_types::pb::envoy::config::listener::v3::Listener;
 use envoy_types::pb::envoy::config::route::v3::{RouteConfiguration, VirtualHost};
-use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{
-    GenericSecret, Secret, secret,
-};
+use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::{GenericSecret, Secret, secret};
 use envoy_types::pb::envoy::service::discovery::v3::aggregated_discovery_service_client::AggregatedDiscoveryServiceClient;
 use envoy_types::pb::envoy::service::discovery::v3::{
     DeltaDiscoveryRequest, DeltaDiscoveryResponse, DiscoveryRequest, DiscoveryResponse,
@@ -51,11 +49,7 @@ fn cluster(name: &str, variant: u32) -> (&'static str, String, Any) {
         alt_stat_name: format!("v{variant}"),
         ..Default::default()
     };
-    (
-        type_url::CLUSTER,
-        name.to_owned(),
-        pack(type_url::CLUSTER, &c),
-    )
+    (type_url::CLUSTER, name.to_owned(), pack(type_url::CLUSTER, &c))
 }
 
 fn cla(name: &str, variant: u32) -> (&'static str, String, Any) {
@@ -67,11 +61,7 @@ fn cla(name: &str, variant: u32) -> (&'static str, String, Any) {
         }],
         ..Default::default()
     };
-    (
-        type_url::ENDPOINT,
-        name.to_owned(),
-        pack(type_url::ENDPOINT, &c),
-    )
+    (type_url::ENDPOINT, name.to_owned(), pack(type_url::ENDPOINT, &c))
 }
 
 fn listener(name: &str, variant: u32) -> (&'static str, String, Any) {
@@ -80,11 +70,7 @@ fn listener(name: &str, variant: u32) -> (&'static str, String, Any) {
         stat_prefix: format!("v{variant}"),
         ..Default::default()
     };
-    (
-        type_url::LISTENER,
-        name.to_owned(),
-        pack(type_url::LISTENER, &l),
-    )
+    (type_url::LISTENER, name.to_owned(), pack(type_url::LISTENER, &l))
 }
 
 fn route(name: &str, variant: u32) -> (&'static str, String, Any) {
@@ -110,11 +96,7 @@ fn secret(name: &str, variant: u32) -> (&'static str, String, Any) {
             ..Default::default()
         })),
     };
-    (
-        type_url::SECRET,
-        name.to_owned(),
-        pack(type_url::SECRET, &s),
-    )
+    (type_url::SECRET, name.to_owned(), pack(type_url::SECRET, &s))
 }
 
 fn snapshot(version: u64, items: Vec<(&'static str, String, Any)>) -> Snapshot {
@@ -187,13 +169,10 @@ struct Sotw {
 impl Sotw {
     async fn open(client: &mut AggregatedDiscoveryServiceClient<Channel>) -> Self {
         let (tx, rx) = mpsc::channel(16);
-        let resp = timeout(
-            WAIT,
-            client.stream_aggregated_resources(ReceiverStream::new(rx)),
-        )
-        .await
-        .expect("open timed out")
-        .expect("open failed");
+        let resp = timeout(WAIT, client.stream_aggregated_resources(ReceiverStream::new(rx)))
+            .await
+            .expect("open timed out")
+            .expect("open failed");
         Sotw {
             tx,
             rx: resp.into_inner(),
@@ -206,8 +185,7 @@ impl Sotw {
 
     /// Sends a request (node only when `node` is given) and nothing else.
     async fn request(&self, node: Option<&str>, type_url: &str, names: &[&str]) {
-        self.send(sotw_req(node, type_url, names, "", "", None))
-            .await;
+        self.send(sotw_req(node, type_url, names, "", "", None)).await;
     }
 
     /// ACKs `resp`, keeping the subscription `names`.
@@ -273,13 +251,10 @@ struct Delta {
 impl Delta {
     async fn open(client: &mut AggregatedDiscoveryServiceClient<Channel>) -> Self {
         let (tx, rx) = mpsc::channel(16);
-        let resp = timeout(
-            WAIT,
-            client.delta_aggregated_resources(ReceiverStream::new(rx)),
-        )
-        .await
-        .expect("open timed out")
-        .expect("open failed");
+        let resp = timeout(WAIT, client.delta_aggregated_resources(ReceiverStream::new(rx)))
+            .await
+            .expect("open timed out")
+            .expect("open failed");
         Delta {
             tx,
             rx: resp.into_inner(),
@@ -408,9 +383,8 @@ async fn sotw_initial_fetch_of_cds_and_lds_is_wildcard() {
     assert_ne!(lds.nonce, cds.nonce, "nonces are unique per stream");
 
     wait_nodes(&server, |m| {
-        m.get("n1").is_some_and(|n| {
-            n.connected && n.types.get(type_url::LISTENER).is_some_and(|t| t.wildcard)
-        })
+        m.get("n1")
+            .is_some_and(|n| n.connected && n.types.get(type_url::LISTENER).is_some_and(|t| t.wildcard))
     })
     .await;
 }
@@ -497,10 +471,7 @@ async fn sotw_nack_is_recorded_logged_and_snapshot_kept() {
     let cds1 = envoy.recv().await;
     envoy.ack(&cds1, &[]).await;
     // Otherwise the push could overtake the ACK, which then is stale and ignored.
-    wait_nodes(&server, |m| {
-        m["n1"].acked_version(type_url::CLUSTER) == Some(1)
-    })
-    .await;
+    wait_nodes(&server, |m| m["n1"].acked_version(type_url::CLUSTER) == Some(1)).await;
 
     server.publish(snapshot(2, with(vec![cluster("a", 2)])));
     let cds2 = envoy.recv().await;
@@ -556,9 +527,7 @@ async fn sotw_publish_pushes_only_changed_types_in_make_before_break_order() {
         (type_url::SECRET, &["s1"]),
     ];
     for (i, (t, n)) in subs.iter().enumerate() {
-        envoy
-            .request(if i == 0 { Some("n1") } else { None }, t, n)
-            .await;
+        envoy.request(if i == 0 { Some("n1") } else { None }, t, n).await;
         let resp = envoy.recv().await;
         envoy.ack(&resp, n).await;
     }
@@ -637,10 +606,7 @@ async fn sotw_stale_nonce_is_ignored() {
         .await;
     // Then the real ACK; the requests are handled in order.
     envoy.ack(&cds2, &[]).await;
-    wait_nodes(&server, |m| {
-        m["n1"].acked_version(type_url::CLUSTER) == Some(2)
-    })
-    .await;
+    wait_nodes(&server, |m| m["n1"].acked_version(type_url::CLUSTER) == Some(2)).await;
     let state = server.node_states().borrow()["n1"].types[type_url::CLUSTER].clone();
     assert!(state.last_nack.is_none(), "stale NACK must not be recorded");
     assert!(
@@ -657,12 +623,7 @@ async fn delta_initial_changes_and_removals() {
     let (server, mut client) = start().await;
     server.publish(snapshot(
         1,
-        vec![
-            cluster("a", 1),
-            cluster("b", 1),
-            cla("a", 1),
-            listener("l1", 1),
-        ],
+        vec![cluster("a", 1), cluster("b", 1), cla("a", 1), listener("l1", 1)],
     ));
     let mut envoy = Delta::open(&mut client).await;
 
@@ -684,9 +645,7 @@ async fn delta_initial_changes_and_removals() {
     assert_eq!(delta_names(&lds), ["l1"]);
     envoy.ack(&lds).await;
 
-    envoy
-        .subscribe(None, type_url::ENDPOINT, &["a", "ghost"])
-        .await;
+    envoy.subscribe(None, type_url::ENDPOINT, &["a", "ghost"]).await;
     let eds = envoy.recv().await;
     assert_eq!(delta_names(&eds), ["a"]);
     assert_eq!(
@@ -695,20 +654,12 @@ async fn delta_initial_changes_and_removals() {
         "absent names are reported removed"
     );
     envoy.ack(&eds).await;
-    wait_nodes(&server, |m| {
-        m["d1"].acked_version(type_url::ENDPOINT) == Some(1)
-    })
-    .await;
+    wait_nodes(&server, |m| m["d1"].acked_version(type_url::ENDPOINT) == Some(1)).await;
 
     // a changes, b goes, c arrives; endpoints and listeners are untouched.
     server.publish(snapshot(
         2,
-        vec![
-            cluster("a", 2),
-            cluster("c", 1),
-            cla("a", 1),
-            listener("l1", 1),
-        ],
+        vec![cluster("a", 2), cluster("c", 1), cla("a", 1), listener("l1", 1)],
     ));
     let cds2 = envoy.recv().await;
     assert_eq!(cds2.type_url, type_url::CLUSTER);
@@ -728,9 +679,7 @@ async fn delta_unsubscribe_stops_updates() {
     let (server, mut client) = start().await;
     server.publish(snapshot(1, vec![cla("a", 1), cla("b", 1)]));
     let mut envoy = Delta::open(&mut client).await;
-    envoy
-        .subscribe(Some("d1"), type_url::ENDPOINT, &["a", "b"])
-        .await;
+    envoy.subscribe(Some("d1"), type_url::ENDPOINT, &["a", "b"]).await;
     let eds = envoy.recv().await;
     assert_eq!(delta_names(&eds), ["a", "b"]);
     envoy.ack(&eds).await;
@@ -807,11 +756,7 @@ async fn delta_initial_resource_versions_are_respected() {
         })
         .await;
     let cds2 = envoy.recv().await;
-    assert_eq!(
-        delta_names(&cds2),
-        ["b", "c"],
-        "a is unchanged and not resent"
-    );
+    assert_eq!(delta_names(&cds2), ["b", "c"], "a is unchanged and not resent");
     assert_eq!(cds2.removed_resources, ["gone"]);
 
     // Everything already current: still answered (empty) so Envoy's init completes.
@@ -835,10 +780,7 @@ async fn delta_nack_is_recorded_and_fails_wait() {
     envoy.subscribe(Some("d1"), type_url::CLUSTER, &[]).await;
     let cds = envoy.recv().await;
     envoy.ack(&cds).await;
-    server
-        .wait_until_applied(1, WAIT)
-        .await
-        .expect("v1 applied");
+    server.wait_until_applied(1, WAIT).await.expect("v1 applied");
 
     server.publish(snapshot(2, vec![cluster("a", 2)]));
     let cds2 = envoy.recv().await;
@@ -866,10 +808,7 @@ async fn delta_nack_is_recorded_and_fails_wait() {
     let cds3 = envoy.recv().await;
     assert_eq!(delta_names(&cds3), ["a"]);
     envoy.ack(&cds3).await;
-    server
-        .wait_until_applied(3, WAIT)
-        .await
-        .expect("v3 applied");
+    server.wait_until_applied(3, WAIT).await.expect("v3 applied");
 }
 
 // ---------- wait_until_applied ----------
@@ -879,17 +818,10 @@ async fn wait_until_applied_resolves_only_after_every_type_is_acked() {
     let (server, mut client) = start().await;
     server.publish(snapshot(
         1,
-        vec![
-            cluster("a", 1),
-            cla("a", 1),
-            listener("l1", 1),
-            route("r1", 1),
-        ],
+        vec![cluster("a", 1), cla("a", 1), listener("l1", 1), route("r1", 1)],
     ));
 
-    let err = server
-        .wait_until_applied(1, Duration::from_millis(100))
-        .await;
+    let err = server.wait_until_applied(1, Duration::from_millis(100)).await;
     assert!(
         matches!(&err, Err(XdsError::Timeout { pending, .. }) if pending.contains("no Envoy node")),
         "{err:?}"
@@ -908,19 +840,12 @@ async fn wait_until_applied_resolves_only_after_every_type_is_acked() {
         (type_url::ROUTE, &["r1"]),
     ];
     for (i, (t, n)) in steps.iter().enumerate() {
-        envoy
-            .request(if i == 0 { Some("n1") } else { None }, t, n)
-            .await;
+        envoy.request(if i == 0 { Some("n1") } else { None }, t, n).await;
         let resp = envoy.recv().await;
         if i == 3 {
             // Everything but the last ACK: still not applied.
-            wait_nodes(&server, |m| {
-                m["n1"].acked_version(type_url::LISTENER) == Some(1)
-            })
-            .await;
-            let early = server
-                .wait_until_applied(1, Duration::from_millis(200))
-                .await;
+            wait_nodes(&server, |m| m["n1"].acked_version(type_url::LISTENER) == Some(1)).await;
+            let early = server.wait_until_applied(1, Duration::from_millis(200)).await;
             assert!(matches!(early, Err(XdsError::Timeout { .. })), "{early:?}");
             assert!(!waiter.is_finished());
         }
@@ -933,9 +858,7 @@ async fn wait_until_applied_resolves_only_after_every_type_is_acked() {
         .expect("applied");
 
     // A newer version: waits for the snapshot, then for the ACK of what changed.
-    let early = server
-        .wait_until_applied(2, Duration::from_millis(100))
-        .await;
+    let early = server.wait_until_applied(2, Duration::from_millis(100)).await;
     assert!(matches!(early, Err(XdsError::Timeout { .. })), "{early:?}");
     let waiter = tokio::spawn({
         let server = server.clone();
@@ -943,12 +866,7 @@ async fn wait_until_applied_resolves_only_after_every_type_is_acked() {
     });
     server.publish(snapshot(
         2,
-        vec![
-            cluster("a", 1),
-            cla("a", 2),
-            listener("l1", 1),
-            route("r1", 1),
-        ],
+        vec![cluster("a", 1), cla("a", 2), listener("l1", 1), route("r1", 1)],
     ));
     let eds = envoy.recv().await;
     assert_eq!(eds.type_url, type_url::ENDPOINT);
@@ -973,10 +891,7 @@ async fn wait_until_applied_requires_subscription_to_new_names() {
     envoy.request(None, type_url::ENDPOINT, &["a"]).await;
     let eds = envoy.recv().await;
     envoy.ack(&eds, &["a"]).await;
-    server
-        .wait_until_applied(1, WAIT)
-        .await
-        .expect("v1 applied");
+    server.wait_until_applied(1, WAIT).await.expect("v1 applied");
 
     // Cluster b and its endpoints appear; Envoy ACKs CDS but has not yet asked for b.
     server.publish(snapshot(
@@ -985,13 +900,8 @@ async fn wait_until_applied_requires_subscription_to_new_names() {
     ));
     let cds2 = envoy.recv().await;
     envoy.ack(&cds2, &[]).await;
-    wait_nodes(&server, |m| {
-        m["n1"].acked_version(type_url::CLUSTER) == Some(2)
-    })
-    .await;
-    let early = server
-        .wait_until_applied(2, Duration::from_millis(200))
-        .await;
+    wait_nodes(&server, |m| m["n1"].acked_version(type_url::CLUSTER) == Some(2)).await;
+    let early = server.wait_until_applied(2, Duration::from_millis(200)).await;
     assert!(
         matches!(&early, Err(XdsError::Timeout { pending, .. }) if pending.contains("\"b\"")),
         "{early:?}"
@@ -1000,10 +910,7 @@ async fn wait_until_applied_requires_subscription_to_new_names() {
     envoy.ack(&eds, &["a", "b"]).await;
     let eds2 = envoy.recv().await;
     envoy.ack(&eds2, &["a", "b"]).await;
-    server
-        .wait_until_applied(2, WAIT)
-        .await
-        .expect("v2 applied");
+    server.wait_until_applied(2, WAIT).await.expect("v2 applied");
 }
 
 #[tokio::test]
@@ -1014,10 +921,7 @@ async fn wait_until_applied_fails_on_sotw_nack() {
     envoy.request(Some("n1"), type_url::LISTENER, &[]).await;
     let lds = envoy.recv().await;
     envoy.ack(&lds, &[]).await;
-    server
-        .wait_until_applied(1, WAIT)
-        .await
-        .expect("v1 applied");
+    server.wait_until_applied(1, WAIT).await.expect("v1 applied");
 
     let waiter = tokio::spawn({
         let server = server.clone();
@@ -1043,10 +947,7 @@ async fn wait_until_applied_fails_on_sotw_nack() {
             version,
             message,
         }) => {
-            assert_eq!(
-                (node.as_str(), type_url.as_str()),
-                ("n1", type_url::LISTENER)
-            );
+            assert_eq!((node.as_str(), type_url.as_str()), ("n1", type_url::LISTENER));
             assert_eq!((version, message.as_str()), (2, "port in use"));
         }
         other => panic!("expected Rejected, got {other:?}"),
@@ -1062,11 +963,6 @@ async fn disconnected_nodes_are_marked_and_ignored_by_wait() {
     let _ = envoy.recv().await;
     drop(envoy);
     wait_nodes(&server, |m| m.get("n1").is_some_and(|n| !n.connected)).await;
-    let result = server
-        .wait_until_applied(1, Duration::from_millis(100))
-        .await;
-    assert!(
-        matches!(result, Err(XdsError::Timeout { .. })),
-        "{result:?}"
-    );
+    let result = server.wait_until_applied(1, Duration::from_millis(100)).await;
+    assert!(matches!(result, Err(XdsError::Timeout { .. })), "{result:?}");
 }

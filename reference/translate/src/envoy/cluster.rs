@@ -14,8 +14,13 @@ pub fn cluster(c: &ir::Cluster) -> Cluster {
     Cluster {
         name: c.name.clone(),
         connect_timeout: Some(Duration { seconds: 2, nanos: 0 }),
-        cluster_discovery_type: Some(cluster::ClusterDiscoveryType::Type(cluster::DiscoveryType::Eds as i32)),
-        eds_cluster_config: Some(cluster::EdsClusterConfig { eds_config: Some(super::ads()), service_name: String::new() }),
+        cluster_discovery_type: Some(cluster::ClusterDiscoveryType::Type(
+            cluster::DiscoveryType::Eds as i32,
+        )),
+        eds_cluster_config: Some(cluster::EdsClusterConfig {
+            eds_config: Some(super::ads()),
+            service_name: String::new(),
+        }),
         ..Default::default()
     }
 }
@@ -36,7 +41,10 @@ pub fn load_assignment(c: &ir::Cluster) -> ClusterLoadAssignment {
         .collect();
     ClusterLoadAssignment {
         cluster_name: c.name.clone(),
-        endpoints: vec![LocalityLbEndpoints { lb_endpoints, ..Default::default() }],
+        endpoints: vec![LocalityLbEndpoints {
+            lb_endpoints,
+            ..Default::default()
+        }],
         ..Default::default()
     }
 }

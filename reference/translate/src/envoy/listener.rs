@@ -2,7 +2,9 @@
 
 use envoy_types::pb::envoy::config::core::v3::TransportSocket;
 use envoy_types::pb::envoy::config::core::v3::transport_socket;
-use envoy_types::pb::envoy::config::listener::v3::{Filter, FilterChain, FilterChainMatch, Listener, ListenerFilter, filter, listener_filter};
+use envoy_types::pb::envoy::config::listener::v3::{
+    Filter, FilterChain, FilterChainMatch, Listener, ListenerFilter, filter, listener_filter,
+};
 use envoy_types::pb::envoy::extensions::filters::http::router::v3::Router;
 use envoy_types::pb::envoy::extensions::filters::listener::tls_inspector::v3::TlsInspector;
 use envoy_types::pb::envoy::extensions::filters::network::http_connection_manager::v3::{
@@ -17,7 +19,10 @@ use crate::ir::{self, Protocol};
 
 /// The Envoy listener for a Gateway port.
 pub fn listener(l: &ir::Listener) -> Listener {
-    let bind = l.bind.parse::<std::net::SocketAddr>().unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
+    let bind = l
+        .bind
+        .parse::<std::net::SocketAddr>()
+        .unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
     let mut out = Listener {
         name: l.name.clone(),
         address: Some(super::cluster::socket(bind)),
@@ -25,12 +30,17 @@ pub fn listener(l: &ir::Listener) -> Listener {
     };
     match l.protocol {
         Protocol::Http => {
-            out.filter_chains.push(FilterChain { filters: vec![connection_manager(&l.name, &l.name)], ..Default::default() });
+            out.filter_chains.push(FilterChain {
+                filters: vec![connection_manager(&l.name, &l.name)],
+                ..Default::default()
+            });
         }
         Protocol::Https => {
             out.listener_filters.push(ListenerFilter {
                 name: "envoy.filters.listener.tls_inspector".to_string(),
-                config_type: Some(listener_filter::ConfigType::TypedConfig(any(&TlsInspector::default()))),
+                config_type: Some(listener_filter::ConfigType::TypedConfig(any(
+                    &TlsInspector::default(),
+                ))),
                 ..Default::default()
             });
             // Chains with hostnames first; Envoy picks the most specific SNI match anyway, and
@@ -38,7 +48,10 @@ pub fn listener(l: &ir::Listener) -> Listener {
             for chain in &l.tls_chains {
                 out.filter_chains.push(FilterChain {
                     name: chain.name.clone(),
-                    filter_chain_match: Some(FilterChainMatch { server_names: chain.server_names.clone(), ..Default::default() }),
+                    filter_chain_match: Some(FilterChainMatch {
+                        server_names: chain.server_names.clone(),
+                        ..Default::default()
+                    }),
                     filters: vec![connection_manager(&chain.name, &chain.name)],
                     transport_socket: Some(tls_socket(&chain.secrets)),
                     ..Default::default()
@@ -77,7 +90,10 @@ fn tls_socket(secrets: &[String]) -> TransportSocket {
         common_tls_context: Some(CommonTlsContext {
             tls_certificate_sds_secret_configs: secrets
                 .iter()
-                .map(|name| SdsSecretConfig { name: name.clone(), sds_config: Some(super::ads()) })
+                .map(|name| SdsSecretConfig {
+                    name: name.clone(),
+                    sds_config: Some(super::ads()),
+                })
                 .collect(),
             alpn_protocols: vec!["h2".to_string(), "http/1.1".to_string()],
             ..Default::default()

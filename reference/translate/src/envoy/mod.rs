@@ -34,7 +34,10 @@ pub mod type_url {
 
 /// Packs a message as an `Any`.
 pub(crate) fn any<M: Message + Name>(message: &M) -> Any {
-    Any { type_url: M::type_url(), value: message.encode_to_vec() }
+    Any {
+        type_url: M::type_url(),
+        value: message.encode_to_vec(),
+    }
 }
 
 /// Every dynamic resource is fetched over the one ADS stream.
@@ -50,18 +53,26 @@ pub(crate) fn ads() -> ConfigSource {
 pub fn to_xds(ir: &Ir) -> XdsResources {
     let mut out: XdsResources = BTreeMap::new();
     for c in &ir.clusters {
-        out.entry(type_url::CLUSTER.to_string()).or_default().insert(c.name.clone(), any(&cluster::cluster(c)));
+        out.entry(type_url::CLUSTER.to_string())
+            .or_default()
+            .insert(c.name.clone(), any(&cluster::cluster(c)));
         out.entry(type_url::ENDPOINT.to_string())
             .or_default()
             .insert(c.name.clone(), any(&cluster::load_assignment(c)));
     }
     for s in &ir.secrets {
-        out.entry(type_url::SECRET.to_string()).or_default().insert(s.name.clone(), any(&secret::secret(s)));
+        out.entry(type_url::SECRET.to_string())
+            .or_default()
+            .insert(s.name.clone(), any(&secret::secret(s)));
     }
     for l in &ir.listeners {
-        out.entry(type_url::LISTENER.to_string()).or_default().insert(l.name.clone(), any(&listener::listener(l)));
+        out.entry(type_url::LISTENER.to_string())
+            .or_default()
+            .insert(l.name.clone(), any(&listener::listener(l)));
         for table in route::route_tables(l) {
-            out.entry(type_url::ROUTE.to_string()).or_default().insert(table.name.clone(), any(&table));
+            out.entry(type_url::ROUTE.to_string())
+                .or_default()
+                .insert(table.name.clone(), any(&table));
         }
     }
     out

@@ -1,22 +1,30 @@
 //! Route tables: virtual hosts and routes in precedence order.
 
-use envoy_types::pb::envoy::config::core::v3::{HeaderValue, HeaderValueOption, header_value_option::HeaderAppendAction};
+use envoy_types::pb::envoy::config::core::v3::{
+    HeaderValue, HeaderValueOption, header_value_option::HeaderAppendAction,
+};
 use envoy_types::pb::envoy::config::route::v3::{
-    DirectResponseAction, HeaderMatcher, QueryParameterMatcher, RedirectAction, Route, RouteAction, RouteConfiguration,
-    RouteMatch, VirtualHost, WeightedCluster, header_matcher::HeaderMatchSpecifier,
+    DirectResponseAction, HeaderMatcher, QueryParameterMatcher, RedirectAction, Route, RouteAction,
+    RouteConfiguration, RouteMatch, VirtualHost, WeightedCluster, header_matcher::HeaderMatchSpecifier,
     query_parameter_matcher::QueryParameterMatchSpecifier, redirect_action, route, route_action, route_match,
     weighted_cluster::ClusterWeight,
 };
-use envoy_types::pb::envoy::r#type::matcher::v3::{RegexMatcher, StringMatcher, string_matcher::MatchPattern};
+use envoy_types::pb::envoy::r#type::matcher::v3::{
+    RegexMatchAndSubstitute, RegexMatcher, StringMatcher, string_matcher::MatchPattern,
+};
 use envoy_types::pb::google::protobuf::UInt32Value;
 
-use crate::ir::{self, Action, PathMatch, ValueMatch};
+use crate::ir::{self, Action, INVALID_BACKEND, PathMatch, ValueMatch};
 
 /// The route tables of a listener: one for HTTP, one per TLS chain for HTTPS.
 pub fn route_tables(l: &ir::Listener) -> Vec<RouteConfiguration> {
     match l.protocol {
         ir::Protocol::Http => vec![table(&l.name, &l.virtual_hosts)],
-        ir::Protocol::Https => l.tls_chains.iter().map(|c| table(&c.name, &c.virtual_hosts)).collect(),
+        ir::Protocol::Https => l
+            .tls_chains
+            .iter()
+            .map(|c| table(&c.name, &c.virtual_hosts))
+            .collect(),
     }
 }
 
@@ -43,7 +51,10 @@ fn string_matcher(value: &ValueMatch) -> StringMatcher {
     StringMatcher {
         match_pattern: Some(match value {
             ValueMatch::Exact(v) => MatchPattern::Exact(v.clone()),
-            ValueMatch::Regex(r) => MatchPattern::SafeRegex(RegexMatcher { regex: r.clone(), ..Default::default() }),
+            ValueMatch::Regex(r) => MatchPattern::SafeRegex(RegexMatcher {
+                regex: r.clone(),
+                ..Default::default()
+            }),
         }),
         ignore_case: false,
     }
@@ -51,14 +62,22 @@ fn string_matcher(value: &ValueMatch) -> StringMatcher {
 
 fn header_options(m: &ir::HeaderModifier) -> Vec<HeaderValueOption> {
     let option = |(name, value): &(String, String), action: HeaderAppendAction| HeaderValueOption {
-        header: Some(HeaderValue { key: name.to_ascii_lowercase(), value: value.clone(), ..Default::default() }),
+        header: Some(HeaderValue {
+            key: name.to_ascii_lowercase(),
+            value: value.clone(),
+            ..Default::default()
+        }),
         append_action: action as i32,
         ..Default::default()
     };
     m.set
         .iter()
         .map(|h| option(h, HeaderAppendAction::OverwriteIfExistsOrAdd))
-        .chain(m.add.iter().map(|h| option(h, HeaderAppendAction::AppendIfExistsOrAdd)))
+        .chain(
+            m.add
+                .iter()
+                .map(|h| option(h, HeaderAppendAction::AppendIfExistsOrAdd)),
+        )
         .collect()
 }
 
@@ -68,7 +87,10 @@ fn route(r: &ir::Route) -> Route {
         PathMatch::Exact(p) => route_match::PathSpecifier::Path(p.clone()),
         PathMatch::Prefix(p) if p == "/" => route_match::PathSpecifier::Prefix("/".to_string()),
         PathMatch::Prefix(p) => route_match::PathSpecifier::PathSeparatedPrefix(p.clone()),
-        PathMatch::Regex(p) => route_match::PathSpecifier::SafeRegex(RegexMatcher { regex: p.clone(), ..Default::default() }),
+        PathMatch::Regex(p) => route_match::PathSpecifier::SafeRegex(RegexMatcher {
+            regex: p.clone(),
+            ..Default::default()
+        }),
     });
     let mut headers: Vec<HeaderMatcher> = m
         .headers
@@ -82,7 +104,9 @@ fn route(r: &ir::Route) -> Route {
     if let Some(method) = &m.method {
         headers.push(HeaderMatcher {
             name: ":method".to_string(),
-            header_match_specifier: Some(HeaderMatchSpecifier::StringMatch(string_matcher(&ValueMatch::Exact(method.clone())))),
+            header_match_specifier: Some(HeaderMatchSpecifier::StringMatch(string_matcher(
+                &ValueMatch::Exact(method.clone()),
+            ))),
             ..Default::default()
         });
     }
@@ -91,40 +115,104 @@ fn route(r: &ir::Route) -> Route {
         .iter()
         .map(|(name, value)| QueryParameterMatcher {
             name: name.clone(),
-            query_parameter_match_specifier: Some(QueryParameterMatchSpecifier::StringMatch(string_matcher(value))),
+            query_parameter_match_specifier: Some(QueryParameterMatchSpecifier::StringMatch(string_matcher(
+                value,
+            ))),
         })
         .collect();
+    // The share of invalid backends goes to a cluster that does not exist: Envoy answers 500.
+    let not_found = |backends: &[ir::WeightedBackend]| {
+        if backends.iter().any(|b| b.cluster == INVALID_BACKEND) {
+            route_action::ClusterNotFoundResponseCode::InternalServerError as i32
+        } else {
+            route_action::ClusterNotFoundResponseCode::ServiceUnavailable as i32
+        }
+    };
     let action = match &r.action {
         Action::Forward(backends) if backends.len() == 1 => route::Action::Route(RouteAction {
-            cluster_specifier: Some(route_action::ClusterSpecifier::Cluster(backends[0].cluster.clone())),
+            cluster_specifier: Some(route_action::ClusterSpecifier::Cluster(
+                backends[0].cluster.clone(),
+            )),
+            cluster_not_found_response_code: not_found(backends),
             ..Default::default()
         }),
         Action::Forward(backends) => route::Action::Route(RouteAction {
-            cluster_specifier: Some(route_action::ClusterSpecifier::WeightedClusters(WeightedCluster {
-                clusters: backends
-                    .iter()
-                    .map(|b| ClusterWeight { name: b.cluster.clone(), weight: Some(UInt32Value { value: b.weight }), ..Default::default() })
-                    .collect(),
-                ..Default::default()
-            })),
+            cluster_specifier: Some(route_action::ClusterSpecifier::WeightedClusters(
+                WeightedCluster {
+                    clusters: backends
+                        .iter()
+                        .map(|b| ClusterWeight {
+                            name: b.cluster.clone(),
+                            weight: Some(UInt32Value { value: b.weight }),
+                            ..Default::default()
+                        })
+                        .collect(),
+                    ..Default::default()
+                },
+            )),
+            cluster_not_found_response_code: not_found(backends),
             ..Default::default()
         }),
-        Action::Redirect(redirect) => route::Action::Redirect(redirect_action(redirect)),
-        Action::Respond { status, .. } => route::Action::DirectResponse(DirectResponseAction { status: *status, ..Default::default() }),
+        Action::Redirect(redirect) => route::Action::Redirect(redirect_action(redirect, &m.path)),
+        Action::Respond { status, .. } => route::Action::DirectResponse(DirectResponseAction {
+            status: *status,
+            ..Default::default()
+        }),
     };
     Route {
         name: r.name.clone(),
-        r#match: Some(RouteMatch { path_specifier, headers, query_parameters, ..Default::default() }),
+        r#match: Some(RouteMatch {
+            path_specifier,
+            headers,
+            query_parameters,
+            ..Default::default()
+        }),
         request_headers_to_add: header_options(&r.request_headers),
-        request_headers_to_remove: r.request_headers.remove.iter().map(|h| h.to_ascii_lowercase()).collect(),
+        request_headers_to_remove: r
+            .request_headers
+            .remove
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect(),
         response_headers_to_add: header_options(&r.response_headers),
-        response_headers_to_remove: r.response_headers.remove.iter().map(|h| h.to_ascii_lowercase()).collect(),
+        response_headers_to_remove: r
+            .response_headers
+            .remove
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect(),
         action: Some(action),
         ..Default::default()
     }
 }
 
-fn redirect_action(r: &ir::Redirect) -> RedirectAction {
+/// How a redirect replaces the matched prefix. Envoy's `prefix_rewrite` swaps the characters
+/// of the prefix, so `/foo` → `/` would turn `/foo/bar` into `//bar`; the Gateway API wants
+/// `/bar`. As Envoy Gateway does, a replacement of `/` (or nothing) strips the prefix and its
+/// slashes with a regular expression, and a trailing slash on any other replacement is dropped.
+fn prefix_rewrite(matched: &PathMatch, replacement: &str) -> redirect_action::PathRewriteSpecifier {
+    use redirect_action::PathRewriteSpecifier as Rewrite;
+    let PathMatch::Prefix(prefix) = matched else {
+        return Rewrite::PrefixRewrite(replacement.to_string());
+    };
+    let trimmed = replacement.trim_end_matches('/');
+    if prefix == "/" {
+        // Everything matched: the replacement becomes a new first segment.
+        return Rewrite::PrefixRewrite(format!("{trimmed}/"));
+    }
+    if trimmed.is_empty() {
+        return Rewrite::RegexRewrite(RegexMatchAndSubstitute {
+            pattern: Some(RegexMatcher {
+                regex: format!("^{}/*", regex::escape(prefix)),
+                ..Default::default()
+            }),
+            substitution: "/".to_string(),
+        });
+    }
+    Rewrite::PrefixRewrite(trimmed.to_string())
+}
+
+fn redirect_action(r: &ir::Redirect, matched: &PathMatch) -> RedirectAction {
     use redirect_action::RedirectResponseCode as Code;
     let response_code = match r.status {
         301 => Code::MovedPermanently,
@@ -137,10 +225,13 @@ fn redirect_action(r: &ir::Redirect) -> RedirectAction {
         host_redirect: r.hostname.clone().unwrap_or_default(),
         port_redirect: r.port.unwrap_or(0),
         response_code: response_code as i32,
-        scheme_rewrite_specifier: r.scheme.clone().map(redirect_action::SchemeRewriteSpecifier::SchemeRedirect),
+        scheme_rewrite_specifier: r
+            .scheme
+            .clone()
+            .map(redirect_action::SchemeRewriteSpecifier::SchemeRedirect),
         path_rewrite_specifier: r.path.as_ref().map(|p| match p {
             ir::RedirectPath::Full(path) => redirect_action::PathRewriteSpecifier::PathRedirect(path.clone()),
-            ir::RedirectPath::Prefix(prefix) => redirect_action::PathRewriteSpecifier::PrefixRewrite(prefix.clone()),
+            ir::RedirectPath::Prefix(prefix) => prefix_rewrite(matched, prefix),
         }),
         ..Default::default()
     }
