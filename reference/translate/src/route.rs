@@ -163,7 +163,7 @@ fn attach(
     parent: &HttpRouteParentRefs,
     gateway: &AcceptedGateway,
     route_hostnames: &[String],
-) -> Result<Vec<(usize, Vec<String>)>, (&'static str, String)> {
+) -> Result<Vec<(usize, Vec<String>)>, Problem> {
     let candidates: Vec<usize> = gateway
         .listeners
         .iter()
@@ -229,7 +229,10 @@ fn attach(
     Ok(out)
 }
 
-type ResolvedRefsProblem = Option<(&'static str, String)>;
+/// An upstream reason and a message naming the field at fault.
+type Problem = (&'static str, String);
+
+type ResolvedRefsProblem = Option<Problem>;
 
 /// Compiles every rule. A rule that cannot be expressed rejects the route; backend problems
 /// only make that rule answer 500 and are reported as ResolvedRefs=False.
