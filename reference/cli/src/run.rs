@@ -24,6 +24,9 @@ pub struct RunArgs {
     /// Envoy's log level.
     #[arg(long, default_value = "warning")]
     envoy_log_level: String,
+    /// Serve GatewayClasses with this `spec.controllerName`.
+    #[arg(long, default_value = portcullis_model::CONTROLLER_NAME)]
+    controller_name: String,
 }
 
 /// Runs the gateway until interrupted.
@@ -37,6 +40,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     options.echo_backends = args.echo_backends;
     options.delta = !args.sotw;
     options.envoy_log_level = args.envoy_log_level;
+    options.controller_name = args.controller_name;
     let gateway = EmbeddedGateway::start(options)
         .await
         .context("starting the gateway")?;

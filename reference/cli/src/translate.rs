@@ -26,6 +26,9 @@ pub struct TranslateArgs {
     /// What to print.
     #[arg(short, long, value_enum, default_value = "status")]
     output: Output,
+    /// Serve GatewayClasses with this `spec.controllerName`.
+    #[arg(long, default_value = portcullis_model::CONTROLLER_NAME)]
+    controller_name: String,
 }
 
 /// Prints what the gateway would do. Exits with an error when a file could not be read or
@@ -56,7 +59,7 @@ pub fn translate(args: TranslateArgs) -> anyhow::Result<()> {
     let port_map = PortMap::new();
     let translation = run_translation(&TranslateInput {
         snapshot: &snapshot,
-        controller_name: portcullis_model::CONTROLLER_NAME,
+        controller_name: &args.controller_name,
         port_map: &port_map,
     });
     match args.output {

@@ -117,6 +117,15 @@ impl EnvoyProcess {
             .stdout(log)
             .stderr(log_err)
             .kill_on_drop(true);
+        // If the control plane dies without cleaning up (SIGKILL, a panicking test), the
+        // kernel stops Envoy too instead of leaving it holding the ports.
+        // SAFETY: the closure runs in the forked child before exec and only makes one
+        // async-signal-safe system call.
+        unsafe {
+            command.pre_exec(|| {
+                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).map_err(std::io::Error::from)
+            });
+        }
         let mut child = command.spawn().map_err(|source| EnvoyError::NotExecutable {
             path: binary.clone(),
             source,
