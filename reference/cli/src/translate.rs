@@ -46,13 +46,8 @@ pub fn translate(args: TranslateArgs) -> anyhow::Result<()> {
             skipped.kind, skipped.name, skipped.source
         );
     }
-    let (snapshot, duplicates) = Snapshot::from_report(&report);
-    let errors: Vec<String> = report
-        .errors
-        .iter()
-        .chain(duplicates.iter())
-        .map(|e| e.to_string())
-        .collect();
+    let (snapshot, load_errors) = Snapshot::from_report(&report);
+    let errors: Vec<String> = load_errors.iter().map(ToString::to_string).collect();
     for error in &errors {
         eprintln!("error: {error}");
     }

@@ -79,9 +79,15 @@ fn translate_prints_every_condition() -> Result<()> {
     let dir = folder(&[])?;
     let (ok, stdout, stderr) = translate(dir.path(), "status")?;
     assert!(ok, "{stderr}");
-    assert!(stdout.contains("HTTPRoute shop/lost parent shop/edge"), "{stdout}");
+    assert!(
+        stdout.contains("HTTPRoute shop/lost parent shop/edge"),
+        "{stdout}"
+    );
     assert!(stdout.contains("BackendNotFound"), "{stdout}");
-    assert!(stdout.contains("spec.rules[0].backendRefs[0]: Service shop/nowhere not found"), "{stdout}");
+    assert!(
+        stdout.contains("spec.rules[0].backendRefs[0]: Service shop/nowhere not found"),
+        "{stdout}"
+    );
     assert!(stdout.contains("Gateway shop/edge listener http"), "{stdout}");
     assert!(stderr.contains("skipped: Deployment cart"), "{stderr}");
     Ok(())
@@ -95,7 +101,10 @@ fn translate_shows_ir_and_envoy_resources() -> Result<()> {
     assert!(ir.contains("shop/cart/8080"), "{ir}");
     let (ok, xds, stderr) = translate(dir.path(), "xds")?;
     assert!(ok, "{stderr}");
-    assert!(xds.contains("type.googleapis.com/envoy.config.listener.v3.Listener"), "{xds}");
+    assert!(
+        xds.contains("type.googleapis.com/envoy.config.listener.v3.Listener"),
+        "{xds}"
+    );
     assert!(xds.contains("path_separated_prefix: /cart"), "{xds}");
     assert!(xds.contains("shop.example.com"), "{xds}");
     Ok(())
@@ -163,7 +172,9 @@ fn run_serves_the_folder_and_writes_the_ready_file() -> Result<()> {
     assert_eq!(listener["port"], 80);
     let address = listener["address"].as_str().context("address")?.to_string();
 
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let (status, body) = runtime.block_on(async {
         let client = reqwest::Client::builder().no_proxy().build()?;
         let response = client
@@ -194,6 +205,9 @@ fn run_serves_the_folder_and_writes_the_ready_file() -> Result<()> {
     }
     let mut stdout = String::new();
     std::io::Read::read_to_string(&mut child.0.stdout.take().context("stdout")?, &mut stdout)?;
-    assert!(stdout.contains(&format!("gateway shop/edge listener http port 80 -> {address}")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("gateway shop/edge listener http port 80 -> {address}")),
+        "{stdout}"
+    );
     Ok(())
 }

@@ -45,11 +45,11 @@ fn key_of(resource: &Resource) -> ObjectKey {
 }
 
 impl Snapshot {
-    /// Builds a snapshot from loaded resources. Objects defined twice keep their first
-    /// definition and the second is reported as an error.
+    /// Builds a snapshot from loaded resources, and returns every error: the report's own and
+    /// objects defined twice (the first definition is kept).
     pub fn from_report(report: &LoadReport) -> (Snapshot, Vec<LoadError>) {
         let mut snapshot = Snapshot::default();
-        let mut errors = Vec::new();
+        let mut errors = report.errors.clone();
         for (source, resource) in &report.resources {
             if let Err(error) = snapshot.insert(source, resource.clone()) {
                 errors.push(error);

@@ -112,13 +112,8 @@ impl ControlPlane {
                 tracing::info!(source = %skipped.source, kind = %skipped.kind, name = %skipped.name, "skipping a kind portcullis does not serve");
             }
         }
-        let (mut snapshot, duplicates) = Snapshot::from_report(&report);
-        let mut errors: Vec<String> = report
-            .errors
-            .iter()
-            .chain(duplicates.iter())
-            .map(|e| e.to_string())
-            .collect();
+        let (mut snapshot, load_errors) = Snapshot::from_report(&report);
+        let mut errors: Vec<String> = load_errors.iter().map(ToString::to_string).collect();
         for error in &errors {
             tracing::warn!("{error}");
         }

@@ -17,7 +17,10 @@ fn xds_golden() {
             for (resource, any) in resources {
                 let json = portcullis_proto_json::any_to_json(any)
                     .unwrap_or_else(|e| panic!("{name}: {resource} does not render: {e}"));
-                rendered.entry(short.clone()).or_default().insert(resource.clone(), json);
+                rendered
+                    .entry(short.clone())
+                    .or_default()
+                    .insert(resource.clone(), json);
             }
         }
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -34,5 +37,9 @@ fn xds_golden() {
             failed.push(name);
         }
     }
-    assert!(failed.is_empty(), "xDS golden snapshots differ for: {}", failed.join(", "));
+    assert!(
+        failed.is_empty(),
+        "xDS golden snapshots differ for: {}",
+        failed.join(", ")
+    );
 }

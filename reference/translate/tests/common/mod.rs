@@ -46,13 +46,8 @@ pub fn load(name: &str) -> Case {
     let file = format!("{name}.yaml");
     let text = std::fs::read_to_string(cases_dir().join(&file)).expect("case file is readable");
     let report = parse_documents(&file, &text);
-    let (snapshot, duplicates) = Snapshot::from_report(&report);
-    let load_errors = report
-        .errors
-        .iter()
-        .chain(&duplicates)
-        .map(ToString::to_string)
-        .collect();
+    let (snapshot, errors) = Snapshot::from_report(&report);
+    let load_errors = errors.iter().map(ToString::to_string).collect();
     let skipped = report
         .skipped
         .iter()
