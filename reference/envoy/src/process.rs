@@ -123,7 +123,8 @@ impl EnvoyProcess {
         // async-signal-safe system call.
         unsafe {
             command.pre_exec(|| {
-                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL).map_err(std::io::Error::from)
+                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+                    .map_err(std::io::Error::from)
             });
         }
         let mut child = command.spawn().map_err(|source| EnvoyError::NotExecutable {
