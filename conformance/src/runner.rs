@@ -90,14 +90,15 @@ pub async fn run_conformance(driver: Arc<dyn Driver>, options: &RunOptions) -> a
             "example.org",
         ],
     )?;
-    driver
-        .apply("base-certificates", &certificate)
-        .await
-        .context("applying the base certificate")?;
+    // The base first: on a cluster the certificate's namespace must exist before it.
     driver
         .apply("base", &base)
         .await
         .context("applying the base manifests")?;
+    driver
+        .apply("base-certificates", &certificate)
+        .await
+        .context("applying the base certificate")?;
     install(driver.clone(), suite.clone());
 
     let results: Arc<Mutex<Vec<ScenarioResult>>> = Arc::default();

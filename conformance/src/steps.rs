@@ -51,6 +51,21 @@ async fn inline_manifests(world: &mut GatewayWorld, step: &Step) -> StepResult {
     Ok(())
 }
 
+/// Applies a new version of what an earlier file applied, as `kubectl apply` of an edited file
+/// would: same objects, updated in place (on a cluster, their generation goes up).
+#[when(expr = "the manifests {string} are applied in place of {string}")]
+async fn manifests_replace(world: &mut GatewayWorld, file: String, previous: String) -> StepResult {
+    let path = world.features_dir()?.join("manifests").join(&file);
+    let yaml = tokio::fs::read_to_string(&path)
+        .await
+        .with_context(|| format!("reading {}", path.display()))?;
+    world.driver()?.apply(&previous, &yaml).await?;
+    if !world.applied.iter().any(|n| n == &previous) {
+        world.applied.push(previous);
+    }
+    Ok(())
+}
+
 #[when(expr = "the manifest file {string} is deleted")]
 async fn manifest_deleted(world: &mut GatewayWorld, file: String) -> StepResult {
     world.driver()?.delete(&file).await?;

@@ -2,8 +2,7 @@
 Feature: Adding and removing listeners on a live Gateway
   Listeners added to a Gateway start serving the routes that fit them; removed listeners stop.
   Attached-route counts follow.
-  As with observed generation, the old version of the Gateway is deleted before the new one
-  is applied, so two files never define the same Gateway at once.
+  As with observed generation, the new version of the Gateway is applied over the old one.
 
   Background:
     Given the base manifests are applied
@@ -18,8 +17,7 @@ Feature: Adding and removing listeners on a live Gateway
     And the request reached backend "infra-backend-v1" in namespace "gateway-conformance-infra"
     When I send a "GET" request for "/" to host "second.grow.example" through gateway "gateway-conformance-infra/grow-gateway"
     Then the response status is 404
-    When the manifest file "modify-listeners-add-before.yaml" is deleted
-    And the manifests "modify-listeners-add-after.yaml" are applied
+    When the manifests "modify-listeners-add-after.yaml" are applied in place of "modify-listeners-add-before.yaml"
     Then the gateway "gateway-conformance-infra/grow-gateway" has condition "Programmed" "True" with reason "Programmed"
     And the listener "second" of gateway "gateway-conformance-infra/grow-gateway" has condition "Accepted" "True" with reason "Accepted"
     And the listener "second" of gateway "gateway-conformance-infra/grow-gateway" has 1 attached routes
@@ -39,8 +37,7 @@ Feature: Adding and removing listeners on a live Gateway
     When I send a "GET" request for "/" to host "leaver.shrink.example" through gateway "gateway-conformance-infra/shrink-gateway"
     Then the response status is 200
     And the request reached backend "infra-backend-v2" in namespace "gateway-conformance-infra"
-    When the manifest file "modify-listeners-remove-before.yaml" is deleted
-    And the manifests "modify-listeners-remove-after.yaml" are applied
+    When the manifests "modify-listeners-remove-after.yaml" are applied in place of "modify-listeners-remove-before.yaml"
     Then the listener "keeper" of gateway "gateway-conformance-infra/shrink-gateway" has 1 attached routes
     And the route "gateway-conformance-infra/shrink-route" has condition "Accepted" "True" with reason "Accepted" for gateway "gateway-conformance-infra/shrink-gateway"
     When I send a "GET" request for "/" to host "leaver.shrink.example" through gateway "gateway-conformance-infra/shrink-gateway"

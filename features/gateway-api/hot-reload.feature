@@ -14,8 +14,7 @@ Feature: Changes take effect without a restart
     And the request reached backend "infra-backend-v1" in namespace "gateway-conformance-infra"
     When I send a "GET" request for "/new" to host "reload.portcullis.example" through gateway "gateway-conformance-infra/same-namespace"
     Then the response status is 404
-    When the manifest file "hot-reload-old.yaml" is deleted
-    And the manifests "hot-reload-new.yaml" are applied
+    When the manifests "hot-reload-new.yaml" are applied in place of "hot-reload-old.yaml"
     When I send a "GET" request for "/new" to host "reload.portcullis.example" through gateway "gateway-conformance-infra/same-namespace"
     Then the response status is 200
     And the request reached backend "infra-backend-v2" in namespace "gateway-conformance-infra"

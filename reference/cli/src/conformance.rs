@@ -67,6 +67,12 @@ pub async fn conformance(args: ConformanceArgs) -> anyhow::Result<()> {
                 gateway_addresses: args.gateway_address.clone(),
                 ..ClusterOptions::default()
             };
+            if args.gateway_class == REFERENCE_CLASS {
+                eprintln!(
+                    "warning: GatewayClass {REFERENCE_CLASS} has no in-cluster controller yet; \
+                     pass --gateway-class with the class of the gateway installed on the cluster"
+                );
+            }
             eprintln!(
                 "connecting to the cluster of {} (GatewayClass {})…",
                 kubeconfig.display(),

@@ -20,7 +20,7 @@ enum Command {
     Run(run::RunArgs),
     /// Show offline what the gateway would do with a folder of resources.
     Translate(translate::TranslateArgs),
-    /// Start the embedded gateway and run every conformance suite against it.
+    /// Run every conformance suite against the embedded gateway, or a cluster (--kubeconfig).
     Conformance(conformance::ConformanceArgs),
 }
 

@@ -1,0 +1,167 @@
+//! The embedded gateway on the resources this crate ships.
+
+use anyhow::{Context, Result, bail};
+use portcullis_operator::{EmbeddedGateway, EmbeddedOptions, PortPolicy};
+
+/// The resources of the plain-routing scenario.
+pub const PLAIN_ROUTING_YAML: &str = include_str!("../resources/plain-routing.yaml");
+
+/// The Gateway the scenario attacks, as `namespace/name`.
+pub const GATEWAY: &str = "load/edge";
+
+/// The port its HTTP listener declares.
+pub const GATEWAY_PORT: i32 = 80;
+
+/// How to start the gateway.
+#[derive(Clone, Debug)]
+pub struct GatewayOptions {
+    /// Delta xDS (otherwise State-of-the-World).
+    pub delta: bool,
+    /// Envoy's log level.
+    pub envoy_log_level: String,
+}
+
+impl Default for GatewayOptions {
+    fn default() -> Self {
+        GatewayOptions {
+            delta: true,
+            envoy_log_level: "warning".to_string(),
+        }
+    }
+}
+
+/// The embedded gateway with echo backends, serving the shipped resources from a temporary
+/// folder.
+pub struct LocalGateway {
+    gateway: EmbeddedGateway,
+    url: String,
+    // Dropped after the gateway (fields drop in order).
+    _resources: tempfile::TempDir,
+}
+
+impl LocalGateway {
+    /// Writes the shipped resources to a temporary folder, starts the gateway on it (real
+    /// Envoy, a free loopback port, echo backends) and returns once Envoy has applied them, the
+    /// Gateway is `Programmed` and every route is accepted with its references resolved.
+    pub async fn start(options: GatewayOptions) -> Result<Self> {
+        let resources = tempfile::Builder::new()
+            .prefix("portcullis-load-")
+            .tempdir()
+            .context("creating a resource folder")?;
+        std::fs::write(resources.path().join("plain-routing.yaml"), PLAIN_ROUTING_YAML)
+            .context("writing plain-routing.yaml")?;
+        let mut embedded = EmbeddedOptions::new(resources.path().to_path_buf());
+        embedded.echo_backends = true;
+        embedded.port_policy = PortPolicy::AlwaysFree;
+        embedded.delta = options.delta;
+        embedded.envoy_log_level = options.envoy_log_level;
+        // The folder is ours and never changes.
+        embedded.watch = false;
+        let gateway = EmbeddedGateway::start(embedded)
+            .await
+            .context("starting the embedded gateway")?;
+        match programmed(&gateway) {
+            Ok(url) => Ok(LocalGateway {
+                gateway,
+                url,
+                _resources: resources,
+            }),
+            Err(error) => {
+                if let Err(shutdown) = gateway.shutdown().await {
+                    eprintln!("portcullis-load: shutting the gateway down: {shutdown}");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// `http://<ip>:<port>` of the Gateway's HTTP listener.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The running gateway.
+    pub fn gateway(&self) -> &EmbeddedGateway {
+        &self.gateway
+    }
+
+    /// Stops Envoy, the echo backends and the xDS server.
+    pub async fn shutdown(self) -> Result<()> {
+        self.gateway
+            .shutdown()
+            .await
+            .context("stopping the embedded gateway")
+    }
+}
+
+/// Conditions that are healthy when `False` (Gateway API's "negative polarity").
+const NEGATIVE_POLARITY: [&str; 2] = ["Conflicted", "OverlappingTLSConfig"];
+
+/// Checks that the resources were read without errors, the Gateway is programmed and every
+/// condition is healthy, and returns the listener's URL.
+fn programmed(gateway: &EmbeddedGateway) -> Result<String> {
+    let view = gateway.view();
+    if !view.errors.is_empty() {
+        bail!("the shipped resources have errors: {}", view.errors.join("; "));
+    }
+    let rows = view.statuses.rows();
+    let failing: Vec<String> = rows
+        .iter()
+        .filter(|row| row.condition.is_true() == NEGATIVE_POLARITY.contains(&row.condition.type_.as_str()))
+        .map(|row| {
+            format!(
+                "{} {}={} ({}: {})",
+                row.object,
+                row.condition.type_,
+                row.condition.status,
+                row.condition.reason,
+                row.condition.message
+            )
+        })
+        .collect();
+    if !failing.is_empty() {
+        bail!("unhealthy conditions: {}", failing.join("; "));
+    }
+    let programmed = view.statuses.gateways.get(GATEWAY).is_some_and(|status| {
+        status
+            .conditions
+            .iter()
+            .any(|c| c.type_ == "Programmed" && c.is_true())
+    });
+    if !programmed {
+        bail!("Gateway {GATEWAY} is not Programmed");
+    }
+    let address = gateway
+        .listener_address(GATEWAY, GATEWAY_PORT)
+        .with_context(|| format!("Gateway {GATEWAY} has no listener on port {GATEWAY_PORT}"))?;
+    Ok(format!("http://{address}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use portcullis_model::{CONTROLLER_NAME, Resource, parse_documents};
+
+    use super::*;
+
+    #[test]
+    fn the_shipped_resources_parse_and_name_our_controller() {
+        let report = parse_documents("plain-routing.yaml", PLAIN_ROUTING_YAML);
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert!(report.skipped.is_empty());
+        let classes: Vec<&str> = report
+            .resources
+            .iter()
+            .filter_map(|(_, r)| match r {
+                Resource::GatewayClass(class) => Some(class.spec.controller_name.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(classes, [CONTROLLER_NAME]);
+        let routes = report
+            .resources
+            .iter()
+            .filter(|(_, r)| matches!(r, Resource::HttpRoute(_)))
+            .count();
+        assert_eq!(routes, 2);
+    }
+}
