@@ -4,6 +4,7 @@
 //! upstream manifests apply unchanged. Everything is parsed into typed values at this edge;
 //! the translator never sees raw YAML.
 
+pub mod apk;
 pub mod key;
 pub mod load;
 pub mod resource;

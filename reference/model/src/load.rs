@@ -197,6 +197,10 @@ fn parse_value(source_name: &str, value: Value) -> Result<Parsed, LoadError> {
             }
             ("", "Secret") => Resource::Secret(deserialize(source_name, &kind, &display_name, value)?),
             ("", "Namespace") => Resource::Namespace(deserialize(source_name, &kind, &name, value)?),
+            ("dp.wso2.com", "API") => Resource::Api(deserialize(source_name, &kind, &display_name, value)?),
+            ("dp.wso2.com", "RateLimitPolicy") => {
+                Resource::RateLimitPolicy(deserialize(source_name, &kind, &display_name, value)?)
+            }
             _ => {
                 return Ok(Parsed::Skipped(Skipped {
                     source: source_name.to_string(),

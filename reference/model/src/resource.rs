@@ -8,6 +8,8 @@ use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use crate::apk::api::Api;
+use crate::apk::rate_limit::RateLimitPolicy;
 use crate::key::ObjectRef;
 
 /// A resource of a kind the gateway serves.
@@ -29,6 +31,10 @@ pub enum Resource {
     Secret(Secret),
     /// Core Namespace: its labels select routes.
     Namespace(Namespace),
+    /// `dp.wso2.com` API.
+    Api(Api),
+    /// `dp.wso2.com` RateLimitPolicy.
+    RateLimitPolicy(RateLimitPolicy),
 }
 
 /// A document of a kind the gateway does not serve (Deployments, for example).
@@ -56,6 +62,8 @@ impl Resource {
             Resource::EndpointSlice(r) => &r.metadata,
             Resource::Secret(r) => &r.metadata,
             Resource::Namespace(r) => &r.metadata,
+            Resource::Api(r) => &r.metadata,
+            Resource::RateLimitPolicy(r) => &r.metadata,
         }
     }
 
@@ -69,6 +77,8 @@ impl Resource {
             Resource::EndpointSlice(r) => &mut r.metadata,
             Resource::Secret(r) => &mut r.metadata,
             Resource::Namespace(r) => &mut r.metadata,
+            Resource::Api(r) => &mut r.metadata,
+            Resource::RateLimitPolicy(r) => &mut r.metadata,
         }
     }
 
@@ -83,6 +93,8 @@ impl Resource {
             Resource::EndpointSlice(_) => "EndpointSlice",
             Resource::Secret(_) => "Secret",
             Resource::Namespace(_) => "Namespace",
+            Resource::Api(_) => "API",
+            Resource::RateLimitPolicy(_) => "RateLimitPolicy",
         }
     }
 

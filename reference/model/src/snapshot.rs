@@ -9,6 +9,8 @@ use gateway_api::referencegrants::ReferenceGrant;
 use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 
+use crate::apk::api::Api;
+use crate::apk::rate_limit::RateLimitPolicy;
 use crate::key::{ObjectKey, ObjectRef};
 use crate::load::{LoadError, LoadReport};
 use crate::resource::Resource;
@@ -32,6 +34,10 @@ pub struct Snapshot {
     pub secrets: BTreeMap<ObjectKey, Secret>,
     /// Namespaces by name (a namespace that is referenced but not declared has no labels).
     pub namespaces: BTreeMap<String, Namespace>,
+    /// APK APIs.
+    pub apis: BTreeMap<ObjectKey, Api>,
+    /// APK RateLimitPolicies.
+    pub rate_limit_policies: BTreeMap<ObjectKey, RateLimitPolicy>,
     /// Where each object came from, for error messages.
     pub sources: BTreeMap<ObjectRef, String>,
 }
@@ -93,6 +99,12 @@ impl Snapshot {
             }
             Resource::Namespace(r) => {
                 self.namespaces.insert(key.name, r);
+            }
+            Resource::Api(r) => {
+                self.apis.insert(key, r);
+            }
+            Resource::RateLimitPolicy(r) => {
+                self.rate_limit_policies.insert(key, r);
             }
         }
         self.sources.insert(object, source.to_string());

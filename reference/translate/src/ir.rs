@@ -12,6 +12,49 @@ pub struct Ir {
     pub clusters: Vec<Cluster>,
     /// TLS certificates referenced by some listener.
     pub secrets: Vec<TlsSecret>,
+    /// Limits the rate-limit service enforces, by descriptor.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rate_limits: Vec<RateLimitRule>,
+}
+
+/// The descriptor key for limits shared by every route of an APK API.
+pub const API_DESCRIPTOR: &str = "api";
+/// The descriptor key for limits on one operation (one rule of one route).
+pub const OPERATION_DESCRIPTOR: &str = "operation";
+
+/// One descriptor entry a route sends to the rate-limit service.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct RateLimitDescriptor {
+    /// `api` or `operation`.
+    pub key: String,
+    /// Which API or operation.
+    pub value: String,
+}
+
+/// A window unit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum RateLimitUnit {
+    /// One second (for tests).
+    Second,
+    /// One minute.
+    Minute,
+    /// One hour.
+    Hour,
+    /// One day.
+    Day,
+}
+
+/// A limit on one descriptor.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct RateLimitRule {
+    /// The descriptor it limits.
+    pub descriptor: RateLimitDescriptor,
+    /// Requests allowed per window.
+    pub requests_per_unit: u32,
+    /// The window.
+    pub unit: RateLimitUnit,
+    /// The policy it comes from, `namespace/name`.
+    pub policy: String,
 }
 
 /// A socket Envoy listens on: one Gateway port, possibly shared by several Gateway listeners.
@@ -75,6 +118,9 @@ pub struct Route {
     pub response_headers: HeaderModifier,
     /// What to do with them.
     pub action: Action,
+    /// Rate-limit descriptors sent for it, one request to the limiter each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rate_limits: Vec<RateLimitDescriptor>,
 }
 
 /// How a request's path is matched.

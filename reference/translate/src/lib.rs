@@ -9,6 +9,7 @@ pub mod envoy;
 pub mod gateway;
 pub mod hostname;
 pub mod ir;
+pub mod rate_limit;
 pub mod refs;
 pub mod route;
 pub mod status;

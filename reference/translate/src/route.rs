@@ -7,15 +7,18 @@ use gateway_api::httproutes::{
     HttpRouteRulesFiltersType as FilterType, HttpRouteRulesMatches, HttpRouteRulesMatchesHeadersType,
     HttpRouteRulesMatchesPathType, HttpRouteRulesMatchesQueryParamsType,
 };
+use portcullis_model::apk::DP_GROUP;
 use portcullis_model::{GATEWAY_GROUP, ObjectKey, SERVICE_NAME_LABEL, Snapshot};
 
 use crate::TranslateInput;
 use crate::gateway::AcceptedGateway;
 use crate::hostname;
 use crate::ir::{
-    Action, Cluster, HeaderModifier, INVALID_BACKEND, Ir, Listener, PathMatch, Protocol, Redirect,
-    RedirectPath, Route, RouteMatch, TlsChain, TlsSecret, ValueMatch, VirtualHost, WeightedBackend,
+    Action, Cluster, HeaderModifier, INVALID_BACKEND, Ir, Listener, PathMatch, Protocol, RateLimitDescriptor,
+    RateLimitRule, Redirect, RedirectPath, Route, RouteMatch, TlsChain, TlsSecret, ValueMatch, VirtualHost,
+    WeightedBackend,
 };
+use crate::rate_limit::{ApiLimits, api_limits, operation_limit};
 use crate::refs::{RefFrom, reference_allowed};
 use crate::status::{Condition, ParentReference, RouteParentStatus, RouteStatus, Statuses};
 
@@ -26,6 +29,23 @@ struct CompiledRule {
     request_headers: HeaderModifier,
     response_headers: HeaderModifier,
     action: Action,
+    rate_limits: Vec<RateLimitDescriptor>,
+}
+
+/// What a rule's filters ask for.
+#[derive(Default)]
+struct Filters {
+    request: HeaderModifier,
+    response: HeaderModifier,
+    redirect: Option<Redirect>,
+    /// Names of RateLimitPolicies attached through `ExtensionRef`.
+    rate_limit_policies: Vec<String>,
+}
+
+/// Rate limits being collected while rules compile.
+struct RateLimitContext<'a> {
+    api: &'a ApiLimits,
+    rules: BTreeMap<RateLimitDescriptor, RateLimitRule>,
 }
 
 /// A route attached to one Gateway listener, with the hostnames it serves there.
@@ -53,10 +73,15 @@ pub fn translate_routes(
     // (gateway index, listener index) → attached routes.
     let mut attached: BTreeMap<(usize, usize), Vec<Attachment>> = BTreeMap::new();
     let mut clusters: BTreeMap<String, Cluster> = BTreeMap::new();
+    let api_limits = api_limits(snapshot, statuses);
+    let mut limits = RateLimitContext {
+        api: &api_limits,
+        rules: api_limits.rules.clone(),
+    };
 
     for (key, route) in &snapshot.http_routes {
         let generation = route.metadata.generation.unwrap_or(1);
-        let compiled = compile_rules(snapshot, key, route, &mut clusters);
+        let compiled = compile_rules(snapshot, key, route, &mut clusters, &mut limits);
         let created = route
             .metadata
             .creation_timestamp
@@ -152,7 +177,9 @@ pub fn translate_routes(
                 .insert(key.to_string(), RouteStatus { parents });
         }
     }
-    build_ir(&gateways, &attached, clusters)
+    let mut ir = build_ir(&gateways, &attached, clusters);
+    ir.rate_limits = limits.rules.into_values().collect();
+    ir
 }
 
 /// Which listeners of `gateway` the route attaches to through `parent`, with the hostnames it
@@ -241,15 +268,15 @@ fn compile_rules(
     key: &ObjectKey,
     route: &HttpRoute,
     clusters: &mut BTreeMap<String, Cluster>,
+    limits: &mut RateLimitContext<'_>,
 ) -> Result<(Vec<CompiledRule>, ResolvedRefsProblem), Rejection> {
     let mut out = Vec::new();
     let mut problem: ResolvedRefsProblem = None;
     for (rule_index, rule) in route.spec.rules.iter().flatten().enumerate() {
         let field = format!("spec.rules[{rule_index}]");
         let matches = compile_matches(&field, rule)?;
-        let (request_headers, response_headers, redirect) =
-            compile_filters(&field, rule.filters.as_deref().unwrap_or(&[]))?;
-        let action = match redirect {
+        let filters = compile_filters(&field, rule.filters.as_deref().unwrap_or(&[]))?;
+        let mut action = match filters.redirect {
             Some(redirect) => Action::Redirect(redirect),
             None => {
                 let (action, rule_problem) = resolve_backends(snapshot, key, &field, rule, clusters);
@@ -259,11 +286,35 @@ fn compile_rules(
                 action
             }
         };
+        let mut rate_limits = Vec::new();
+        if let Some(api) = limits.api.for_route(key) {
+            rate_limits.push(api.clone());
+        }
+        if !limits.api.overrides_operations(key) {
+            for name in &filters.rate_limit_policies {
+                match operation_limit(snapshot, key, rule_index, name) {
+                    Ok(limit) => {
+                        rate_limits.push(limit.descriptor.clone());
+                        limits.rules.insert(limit.descriptor.clone(), limit);
+                    }
+                    Err(message) => {
+                        // A filter that cannot be applied must not be skipped: the rule fails.
+                        let message = format!("{field}.filters: {message}");
+                        action = Action::Respond {
+                            status: 500,
+                            reason: message.clone(),
+                        };
+                        problem.get_or_insert(("InvalidExtensionRef", message));
+                    }
+                }
+            }
+        }
         out.push(CompiledRule {
             matches,
-            request_headers,
-            response_headers,
+            request_headers: filters.request,
+            response_headers: filters.response,
             action,
+            rate_limits,
         });
     }
     Ok((out, problem))
@@ -383,13 +434,14 @@ fn compile_matches(field: &str, rule: &HttpRouteRules) -> Result<Vec<RouteMatch>
     Ok(out)
 }
 
-fn compile_filters(
-    field: &str,
-    filters: &[HttpRouteRulesFilters],
-) -> Result<(HeaderModifier, HeaderModifier, Option<Redirect>), Rejection> {
-    let mut request = HeaderModifier::default();
-    let mut response = HeaderModifier::default();
-    let mut redirect = None;
+fn compile_filters(field: &str, filters: &[HttpRouteRulesFilters]) -> Result<Filters, Rejection> {
+    let mut out = Filters::default();
+    let Filters {
+        request,
+        response,
+        redirect,
+        rate_limit_policies,
+    } = &mut out;
     for (i, filter) in filters.iter().enumerate() {
         let at = format!("{field}.filters[{i}]");
         let missing = |what: &str| Rejection {
@@ -455,7 +507,7 @@ fn compile_filters(
                         }
                     }
                 };
-                redirect = Some(Redirect {
+                *redirect = Some(Redirect {
                     scheme: r
                         .scheme
                         .as_ref()
@@ -466,6 +518,16 @@ fn compile_filters(
                     path,
                     status,
                 });
+            }
+            FilterType::ExtensionRef
+                if filter
+                    .extension_ref
+                    .as_ref()
+                    .is_some_and(|r| r.group == DP_GROUP && r.kind == "RateLimitPolicy") =>
+            {
+                if let Some(r) = &filter.extension_ref {
+                    rate_limit_policies.push(r.name.clone());
+                }
             }
             FilterType::UrlRewrite
             | FilterType::RequestMirror
@@ -482,7 +544,7 @@ fn compile_filters(
             }
         }
     }
-    Ok((request, response, redirect))
+    Ok(out)
 }
 
 /// The rule's action from its backendRefs, adding their clusters; and the first problem found.
@@ -714,6 +776,7 @@ fn virtual_hosts(attachments: &[&Attachment]) -> Vec<VirtualHost> {
                             request_headers: rule.request_headers.clone(),
                             response_headers: rule.response_headers.clone(),
                             action: rule.action.clone(),
+                            rate_limits: rule.rate_limits.clone(),
                         },
                     ));
                 }
@@ -812,5 +875,6 @@ fn build_ir(
             .filter(|c| used.contains(&c.name))
             .collect(),
         secrets: secrets.into_values().collect(),
+        rate_limits: Vec::new(),
     }
 }

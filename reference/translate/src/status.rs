@@ -145,6 +145,16 @@ pub struct Statuses {
     pub gateways: BTreeMap<String, GatewayStatus>,
     /// HTTPRoutes.
     pub http_routes: BTreeMap<String, RouteStatus>,
+    /// APK RateLimitPolicies.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub rate_limit_policies: BTreeMap<String, PolicyStatus>,
+}
+
+/// `status` of a policy.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PolicyStatus {
+    /// Conditions.
+    pub conditions: Vec<Condition>,
 }
 
 /// One row of the status table `portcullis translate -o status` prints.
@@ -192,6 +202,14 @@ impl Statuses {
                         condition: c.clone(),
                     });
                 }
+            }
+        }
+        for (name, status) in &self.rate_limit_policies {
+            for c in &status.conditions {
+                rows.push(StatusRow {
+                    object: format!("RateLimitPolicy {name}"),
+                    condition: c.clone(),
+                });
             }
         }
         for (name, status) in &self.http_routes {

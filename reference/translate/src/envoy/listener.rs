@@ -31,7 +31,11 @@ pub fn listener(l: &ir::Listener) -> Listener {
     match l.protocol {
         Protocol::Http => {
             out.filter_chains.push(FilterChain {
-                filters: vec![connection_manager(&l.name, &l.name)],
+                filters: vec![connection_manager(
+                    &l.name,
+                    &l.name,
+                    rate_limited(&l.virtual_hosts),
+                )],
                 ..Default::default()
             });
         }
@@ -52,7 +56,11 @@ pub fn listener(l: &ir::Listener) -> Listener {
                         server_names: chain.server_names.clone(),
                         ..Default::default()
                     }),
-                    filters: vec![connection_manager(&chain.name, &chain.name)],
+                    filters: vec![connection_manager(
+                        &chain.name,
+                        &chain.name,
+                        rate_limited(&chain.virtual_hosts),
+                    )],
                     transport_socket: Some(tls_socket(&chain.secrets)),
                     ..Default::default()
                 });
@@ -62,18 +70,31 @@ pub fn listener(l: &ir::Listener) -> Listener {
     out
 }
 
-fn connection_manager(stat_prefix: &str, route_table: &str) -> Filter {
+/// Whether any route of a table asks the rate-limit service.
+fn rate_limited(hosts: &[ir::VirtualHost]) -> bool {
+    hosts
+        .iter()
+        .any(|vh| vh.routes.iter().any(|r| !r.rate_limits.is_empty()))
+}
+
+fn connection_manager(stat_prefix: &str, route_table: &str, rate_limited: bool) -> Filter {
+    let mut http_filters = Vec::new();
+    if rate_limited {
+        http_filters.push(super::rate_limit::filter());
+    }
+    http_filters.push(HttpFilter {
+        name: "envoy.filters.http.router".to_string(),
+        config_type: Some(http_filter::ConfigType::TypedConfig(any(&Router::default()))),
+        ..Default::default()
+    });
     let hcm = HttpConnectionManager {
         stat_prefix: stat_prefix.replace('/', "_"),
         route_specifier: Some(http_connection_manager::RouteSpecifier::Rds(Rds {
             config_source: Some(super::ads()),
             route_config_name: route_table.to_string(),
         })),
-        http_filters: vec![HttpFilter {
-            name: "envoy.filters.http.router".to_string(),
-            config_type: Some(http_filter::ConfigType::TypedConfig(any(&Router::default()))),
-            ..Default::default()
-        }],
+        http_filters,
+        local_reply_config: rate_limited.then(super::rate_limit::local_replies),
         // Hosts are matched without their port: the gateway may listen on another port than
         // the one clients were told.
         strip_port_mode: Some(http_connection_manager::StripPortMode::StripAnyHostPort(true)),

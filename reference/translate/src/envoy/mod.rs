@@ -2,6 +2,7 @@
 
 mod cluster;
 mod listener;
+pub mod rate_limit;
 mod route;
 mod secret;
 

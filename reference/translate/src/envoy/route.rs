@@ -130,6 +130,7 @@ fn route(r: &ir::Route) -> Route {
     };
     let action = match &r.action {
         Action::Forward(backends) if backends.len() == 1 => route::Action::Route(RouteAction {
+            rate_limits: super::rate_limit::route_actions(&r.rate_limits),
             cluster_specifier: Some(route_action::ClusterSpecifier::Cluster(
                 backends[0].cluster.clone(),
             )),
@@ -137,6 +138,7 @@ fn route(r: &ir::Route) -> Route {
             ..Default::default()
         }),
         Action::Forward(backends) => route::Action::Route(RouteAction {
+            rate_limits: super::rate_limit::route_actions(&r.rate_limits),
             cluster_specifier: Some(route_action::ClusterSpecifier::WeightedClusters(
                 WeightedCluster {
                     clusters: backends

@@ -1,0 +1,169 @@
+//! APK RateLimitPolicies: API-level limits shared by every route of an API (production and
+//! sandbox alike), and operation-level limits attached to one rule through an `ExtensionRef`.
+
+use std::collections::BTreeMap;
+
+use portcullis_model::apk::DP_GROUP;
+use portcullis_model::apk::rate_limit::{ApiRateLimitPolicy, RateLimitPolicy};
+use portcullis_model::{ObjectKey, Snapshot};
+
+use crate::ir::{API_DESCRIPTOR, OPERATION_DESCRIPTOR, RateLimitDescriptor, RateLimitRule, RateLimitUnit};
+use crate::status::{Condition, PolicyStatus, Statuses};
+
+/// API-level limits, resolved once per snapshot.
+#[derive(Debug, Default)]
+pub struct ApiLimits {
+    /// Descriptors every rule of a route sends, by route.
+    by_route: BTreeMap<ObjectKey, RateLimitDescriptor>,
+    /// Routes whose API limit is an `override`: operation limits do not apply to them.
+    overridden: BTreeMap<ObjectKey, bool>,
+    /// Every valid limit, by descriptor.
+    pub rules: BTreeMap<RateLimitDescriptor, RateLimitRule>,
+}
+
+impl ApiLimits {
+    /// The API descriptor of a route, if its API is limited.
+    pub fn for_route(&self, route: &ObjectKey) -> Option<&RateLimitDescriptor> {
+        self.by_route.get(route)
+    }
+
+    /// Whether the route's API limit overrides its operations' limits.
+    pub fn overrides_operations(&self, route: &ObjectKey) -> bool {
+        self.overridden.get(route).copied().unwrap_or(false)
+    }
+}
+
+fn parse_limit(field: &str, limit: &ApiRateLimitPolicy) -> Result<(u32, RateLimitUnit), String> {
+    let unit = match limit.unit.as_str() {
+        "Second" => RateLimitUnit::Second,
+        "Minute" => RateLimitUnit::Minute,
+        "Hour" => RateLimitUnit::Hour,
+        "Day" => RateLimitUnit::Day,
+        other => {
+            return Err(format!(
+                "{field}.unit: {other:?} is not one of Second, Minute, Hour, Day"
+            ));
+        }
+    };
+    let count = u32::try_from(limit.requests_per_unit)
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| {
+            format!(
+                "{field}.requestsPerUnit: {} must be at least 1",
+                limit.requests_per_unit
+            )
+        })?;
+    Ok((count, unit))
+}
+
+/// The API-or-operation limit of a policy: `override` wins over `default`.
+fn policy_limit(policy: &RateLimitPolicy) -> Result<(u32, RateLimitUnit, bool), String> {
+    let (field, limit, is_override) = match (&policy.spec.r#override, &policy.spec.default) {
+        (Some(o), _) if o.api.is_some() => ("spec.override.api", o.api.as_ref(), true),
+        (_, Some(d)) if d.api.is_some() => ("spec.default.api", d.api.as_ref(), false),
+        _ => return Err("spec: neither default.api nor override.api is set".to_string()),
+    };
+    let limit = limit.ok_or_else(|| format!("{field}: missing"))?;
+    let (count, unit) = parse_limit(field, limit)?;
+    Ok((count, unit, is_override))
+}
+
+fn generation(policy: &RateLimitPolicy) -> i64 {
+    policy.metadata.generation.unwrap_or(1)
+}
+
+/// Resolves every RateLimitPolicy that targets an API, and reports each policy's status.
+/// Policies attached to rules are checked when their rule is compiled.
+pub fn api_limits(snapshot: &Snapshot, statuses: &mut Statuses) -> ApiLimits {
+    let mut out = ApiLimits::default();
+    for (key, policy) in &snapshot.rate_limit_policies {
+        let target = &policy.spec.target_ref;
+        if target.kind != "API" {
+            continue;
+        }
+        let gen_ = generation(policy);
+        let namespace = target.namespace.clone().unwrap_or_else(|| key.namespace.clone());
+        let api_key = ObjectKey::new(namespace, target.name.clone());
+        let condition = if !(target.group.is_empty() || target.group == DP_GROUP) {
+            Condition::new(
+                "Accepted",
+                false,
+                "InvalidKind",
+                format!("spec.targetRef.group: {} is not {DP_GROUP}", target.group),
+                gen_,
+            )
+        } else if let Some(api) = snapshot.apis.get(&api_key) {
+            match policy_limit(policy) {
+                Err(message) => Condition::new("Accepted", false, "Invalid", message, gen_),
+                Ok((count, unit, is_override)) => {
+                    let descriptor = RateLimitDescriptor {
+                        key: API_DESCRIPTOR.to_string(),
+                        value: api_key.to_string(),
+                    };
+                    out.rules.insert(
+                        descriptor.clone(),
+                        RateLimitRule {
+                            descriptor: descriptor.clone(),
+                            requests_per_unit: count,
+                            unit,
+                            policy: key.to_string(),
+                        },
+                    );
+                    for (_, route) in api.route_refs() {
+                        let route_key = ObjectKey::new(api_key.namespace.clone(), route);
+                        out.by_route.insert(route_key.clone(), descriptor.clone());
+                        out.overridden.insert(route_key, is_override);
+                    }
+                    Condition::new(
+                        "Accepted",
+                        true,
+                        "Accepted",
+                        format!("limits API {api_key}"),
+                        gen_,
+                    )
+                }
+            }
+        } else {
+            Condition::new(
+                "Accepted",
+                false,
+                "TargetNotFound",
+                format!("spec.targetRef: API {api_key} not found"),
+                gen_,
+            )
+        };
+        statuses.rate_limit_policies.insert(
+            key.to_string(),
+            PolicyStatus {
+                conditions: vec![condition],
+            },
+        );
+    }
+    out
+}
+
+/// The limit an `ExtensionRef` to a RateLimitPolicy puts on one rule: its own counter,
+/// separate from every other rule's.
+pub fn operation_limit(
+    snapshot: &Snapshot,
+    route: &ObjectKey,
+    rule_index: usize,
+    policy_name: &str,
+) -> Result<RateLimitRule, String> {
+    let key = ObjectKey::new(route.namespace.clone(), policy_name.to_string());
+    let policy = snapshot
+        .rate_limit_policies
+        .get(&key)
+        .ok_or_else(|| format!("RateLimitPolicy {key} not found"))?;
+    let (count, unit, _) = policy_limit(policy).map_err(|m| format!("RateLimitPolicy {key}: {m}"))?;
+    Ok(RateLimitRule {
+        descriptor: RateLimitDescriptor {
+            key: OPERATION_DESCRIPTOR.to_string(),
+            value: format!("{route}/rule/{rule_index}"),
+        },
+        requests_per_unit: count,
+        unit,
+        policy: key.to_string(),
+    })
+}
