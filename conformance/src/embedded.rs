@@ -24,6 +24,7 @@ pub const SUPPORTED_FEATURES: &[&str] = &[
     "HTTPRoute303RedirectStatusCode",
     "HTTPRoute307RedirectStatusCode",
     "HTTPRoute308RedirectStatusCode",
+    "APKRateLimit",
 ];
 
 /// Runs scenarios against an [`EmbeddedGateway`] whose folder the driver writes.
@@ -135,6 +136,11 @@ impl Driver for EmbeddedDriver {
             "Gateway" => statuses.gateways.get(key).map(serde_json::to_value).transpose()?,
             "HTTPRoute" => statuses
                 .http_routes
+                .get(key)
+                .map(serde_json::to_value)
+                .transpose()?,
+            "RateLimitPolicy" => statuses
+                .rate_limit_policies
                 .get(key)
                 .map(serde_json::to_value)
                 .transpose()?,

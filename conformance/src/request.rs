@@ -39,6 +39,8 @@ pub struct Exchange {
     pub headers: BTreeMap<String, String>,
     /// The echo backend's account of the request, when it answered.
     pub echo: Option<EchoResponse>,
+    /// The body, when it is JSON (the echo, or an error the gateway wrote).
+    pub body: Option<serde_json::Value>,
 }
 
 impl Exchange {
@@ -97,15 +99,17 @@ pub async fn send_once(client: &reqwest::Client, spec: &RequestSpec) -> anyhow::
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     let body = response.bytes().await?;
-    let echo = if is_json {
+    let json: Option<serde_json::Value> = if is_json {
         serde_json::from_slice(&body).ok()
     } else {
         None
     };
+    let echo = json.clone().and_then(|v| serde_json::from_value(v).ok());
     Ok(Exchange {
         status,
         headers,
         echo,
+        body: json,
     })
 }
 

@@ -71,53 +71,146 @@ fn tags_of(feature: &cucumber::gherkin::Feature, scenario: &cucumber::gherkin::S
         .collect()
 }
 
-/// Applies the shared base (with a freshly made TLS certificate), runs every scenario of the
-/// Gateway API suite one at a time, and writes the reports.
+/// The suites under the features folder, in the order they run. Each has a `base/` applied
+/// before its scenarios.
+pub const SUITES: &[&str] = &["gateway-api", "apk"];
+
+/// A JUnit document being written by cucumber, kept in memory so suites can be merged.
+#[derive(Clone, Default)]
+struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for SharedBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut inner = self
+            .0
+            .lock()
+            .map_err(|_| std::io::Error::other("JUnit buffer poisoned"))?;
+        inner.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Joins the `<testsuite>`s of several JUnit documents under one `<testsuites>`.
+fn merge_junit(documents: &[String]) -> String {
+    let mut body = String::new();
+    for doc in documents {
+        let start = doc
+            .find("<testsuites")
+            .and_then(|i| doc[i..].find('>').map(|j| i + j + 1));
+        let end = doc.rfind("</testsuites>");
+        if let (Some(start), Some(end)) = (start, end)
+            && start <= end
+        {
+            body.push_str(&doc[start..end]);
+        }
+    }
+    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>{body}</testsuites>\n")
+}
+
+/// Applies each suite's base (the Gateway API suite also gets a freshly made TLS
+/// certificate), runs its scenarios one at a time, and writes the reports.
 pub async fn run_conformance(driver: Arc<dyn Driver>, options: &RunOptions) -> anyhow::Result<RunSummary> {
-    let suite = options.features_dir.join("gateway-api");
+    let results: Arc<Mutex<Vec<ScenarioResult>>> = Arc::default();
+    let supported: BTreeSet<String> = driver.supported_features();
+    let mut junit_documents = Vec::new();
+    let mut parse_errors = 0;
+    for suite_name in SUITES {
+        let suite = options.features_dir.join(suite_name);
+        if !suite.is_dir() {
+            continue;
+        }
+        apply_base(driver.as_ref(), suite_name, &suite).await?;
+        install(driver.clone(), suite.clone());
+        let junit = SharedBuffer::default();
+        parse_errors += run_suite(
+            &suite,
+            junit.clone(),
+            options.name_filter.clone(),
+            &supported,
+            &results,
+        )
+        .await;
+        uninstall();
+        let document = junit
+            .0
+            .lock()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        junit_documents.push(document);
+    }
+    let results = results.lock().map(|r| r.clone()).unwrap_or_default();
+    let summary = RunSummary { results };
+    if let Some(path) = &options.junit {
+        write_file(path, &merge_junit(&junit_documents))?;
+    }
+    if let Some(path) = &options.report {
+        let gateway_api: Vec<ScenarioResult> = summary
+            .results
+            .iter()
+            .filter(|r| r.tags.iter().any(|t| t == "profile:GATEWAY-HTTP"))
+            .cloned()
+            .collect();
+        let yaml = conformance_report(&gateway_api, &supported, env!("CARGO_PKG_VERSION"))?;
+        write_file(path, &yaml)?;
+    }
+    anyhow::ensure!(
+        parse_errors == 0,
+        "{parse_errors} feature files could not be parsed"
+    );
+    Ok(summary)
+}
+
+fn write_file(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+async fn apply_base(driver: &dyn Driver, suite_name: &str, suite: &std::path::Path) -> anyhow::Result<()> {
     let base_path = suite.join("base").join("manifests.yaml");
     let base = tokio::fs::read_to_string(&base_path)
         .await
         .with_context(|| format!("reading {}", base_path.display()))?;
-    let certificate = tls_secret_yaml(
-        "gateway-conformance-infra",
-        "tls-validity-checks-certificate",
-        &[
-            "*",
-            "*.org",
-            "*.wildcard.org",
-            "second-example.org",
-            "example.org",
-        ],
-    )?;
     // The base first: on a cluster the certificate's namespace must exist before it.
     driver
-        .apply("base", &base)
+        .apply(&format!("{suite_name}-base"), &base)
         .await
-        .context("applying the base manifests")?;
-    driver
-        .apply("base-certificates", &certificate)
-        .await
-        .context("applying the base certificate")?;
-    install(driver.clone(), suite.clone());
+        .with_context(|| format!("applying {}", base_path.display()))?;
+    if suite_name == "gateway-api" {
+        let certificate = tls_secret_yaml(
+            "gateway-conformance-infra",
+            "tls-validity-checks-certificate",
+            &[
+                "*",
+                "*.org",
+                "*.wildcard.org",
+                "second-example.org",
+                "example.org",
+            ],
+        )?;
+        driver
+            .apply("gateway-api-base-certificates", &certificate)
+            .await
+            .context("applying the base certificate")?;
+    }
+    Ok(())
+}
 
-    let results: Arc<Mutex<Vec<ScenarioResult>>> = Arc::default();
-    let supported: BTreeSet<String> = driver.supported_features();
+/// Runs one suite's scenarios; returns how many feature files could not be parsed.
+async fn run_suite(
+    suite: &std::path::Path,
+    junit: SharedBuffer,
+    name_filter: Option<String>,
+    supported: &BTreeSet<String>,
+    results: &Arc<Mutex<Vec<ScenarioResult>>>,
+) -> usize {
     let filter_results = results.clone();
     let filter_supported = supported.clone();
-    let name_filter = options.name_filter.clone();
     let after_results = results.clone();
-
-    let junit_path = options
-        .junit
-        .clone()
-        .unwrap_or_else(|| std::env::temp_dir().join("portcullis-junit.xml"));
-    if let Some(parent) = junit_path.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    let junit_file =
-        std::fs::File::create(&junit_path).with_context(|| format!("creating {}", junit_path.display()))?;
-
     let writer = GatewayWorld::cucumber()
         .max_concurrent_scenarios(1)
         .after(move |feature, _rule, scenario, finished, world| {
@@ -146,12 +239,12 @@ pub async fn run_conformance(driver: Arc<dyn Driver>, options: &RunOptions) -> a
         .with_writer(
             writer::Basic::stdout()
                 .summarized()
-                .tee::<GatewayWorld, _>(writer::JUnit::for_tee(junit_file, 0))
+                .tee::<GatewayWorld, _>(writer::JUnit::for_tee(junit, 0))
                 .normalized(),
         )
         // The harness has its own command line; cucumber must not parse the process's.
         .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default())
-        .filter_run(suite.clone(), move |feature, _rule, scenario| {
+        .filter_run(suite.to_path_buf(), move |feature, _rule, scenario| {
             if let Some(filter) = &name_filter
                 && !scenario.name.contains(filter.as_str())
             {
@@ -173,20 +266,5 @@ pub async fn run_conformance(driver: Arc<dyn Driver>, options: &RunOptions) -> a
             false
         })
         .await;
-    uninstall();
-    let parse_errors = writer.parsing_errors();
-    let results = results.lock().map(|r| r.clone()).unwrap_or_default();
-    let summary = RunSummary { results };
-    if let Some(path) = &options.report {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        let yaml = conformance_report(&summary.results, &supported, env!("CARGO_PKG_VERSION"))?;
-        std::fs::write(path, yaml).with_context(|| format!("writing {}", path.display()))?;
-    }
-    anyhow::ensure!(
-        parse_errors == 0,
-        "{parse_errors} feature files could not be parsed"
-    );
-    Ok(summary)
+    writer.parsing_errors()
 }

@@ -7,7 +7,7 @@ use cucumber::gherkin::Step;
 use cucumber::{given, then, when};
 use serde_json::Value;
 
-use crate::request::{RequestSpec, send_many, send_until_consistent};
+use crate::request::{RequestSpec, send_many, send_once, send_until_consistent};
 use crate::world::GatewayWorld;
 
 const STATUS_TIMEOUT: Duration = Duration::from_secs(30);
@@ -146,6 +146,39 @@ async fn send_with_headers(
     Ok(())
 }
 
+/// One request, no retries: for answers that are meant to change from one request to the
+/// next, like rate limits. The gateway has programmed the scenario's resources already.
+#[when(expr = "I send a single {string} request for {string} to host {string} through gateway {string}")]
+async fn send_single(
+    world: &mut GatewayWorld,
+    method: String,
+    path: String,
+    host: String,
+    gateway: String,
+) -> StepResult {
+    let spec = spec(world, &method, &path, &host, &gateway, 80, false).await?;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()?;
+    world.last = Some(send_once(&client, &spec).await?);
+    Ok(())
+}
+
+/// Fixed windows restart on the clock's boundaries; a scenario that counts requests waits for a
+/// fresh window when the current one is about to end.
+#[given(expr = "the current rate-limit window has at least {int} seconds left")]
+async fn window_left(_world: &mut GatewayWorld, seconds: u64) -> StepResult {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
+    let into_minute = now.as_secs() % 60;
+    if 60 - into_minute < seconds {
+        let wait =
+            Duration::from_secs(60 - into_minute) - Duration::from_nanos(u64::from(now.subsec_nanos()));
+        tokio::time::sleep(wait + Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
 #[when(expr = "I send {int} {string} requests for {string} to host {string} through gateway {string}")]
 async fn send_batch(
     world: &mut GatewayWorld,
@@ -246,6 +279,51 @@ async fn response_header(world: &mut GatewayWorld, name: String, value: String) 
         "expected response header {name}: {value}, got {seen:?}"
     );
     Ok(())
+}
+
+#[then(expr = "the response body field {string} is {string}")]
+async fn body_field(world: &mut GatewayWorld, field: String, value: String) -> StepResult {
+    let last = world.last()?;
+    let body = last.body.as_ref().context("the response had no JSON body")?;
+    let seen = body.get(&field).and_then(|v| v.as_str());
+    ensure!(
+        seen == Some(value.as_str()),
+        "expected body field {field} = {value}, got {seen:?} in {body}"
+    );
+    Ok(())
+}
+
+#[then(expr = "the response has header {string}")]
+async fn response_has_header(world: &mut GatewayWorld, name: String) -> StepResult {
+    let last = world.last()?;
+    ensure!(
+        last.headers.contains_key(&name.to_ascii_lowercase()),
+        "no response header {name}: {:?}",
+        last.headers
+    );
+    Ok(())
+}
+
+#[then(expr = "the response does not have header {string}")]
+async fn response_lacks_header(world: &mut GatewayWorld, name: String) -> StepResult {
+    let last = world.last()?;
+    let seen = last.headers.get(&name.to_ascii_lowercase());
+    ensure!(seen.is_none(), "unexpected response header {name}: {seen:?}");
+    Ok(())
+}
+
+#[then(expr = "the RateLimitPolicy {string} has condition {string} {string} with reason {string}")]
+async fn policy_condition(
+    world: &mut GatewayWorld,
+    policy: String,
+    type_: String,
+    status: String,
+    reason: String,
+) -> StepResult {
+    eventually(world, "RateLimitPolicy", &policy, |s| {
+        has_condition(&s.context("no status")?["conditions"], &type_, &status, &reason)
+    })
+    .await
 }
 
 #[then(expr = "the requests were split between backends in namespace {string}:")]

@@ -8,7 +8,10 @@ use std::sync::Arc;
 use k8s_openapi::api::discovery::v1::{Endpoint, EndpointPort, EndpointSlice};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use portcullis_echo::{EchoIdentity, EchoServer, pod_name};
+use portcullis_limiter::{DescriptorConfig, DomainConfig, Limiter, LimiterConfig, Unit};
 use portcullis_model::{ObjectKey, Resource, SERVICE_NAME_LABEL, Snapshot, load_dir};
+use portcullis_translate::envoy::rate_limit::RATE_LIMIT_DOMAIN;
+use portcullis_translate::ir::{RateLimitRule, RateLimitUnit};
 use portcullis_translate::{Statuses, TranslateInput, XdsResources, translate};
 use portcullis_xds::XdsServer;
 use serde::Serialize;
@@ -60,6 +63,7 @@ pub struct ControlPlane {
     xds: XdsServer,
     state: Mutex<State>,
     view: watch::Sender<Arc<ControlView>>,
+    limiter: Option<Arc<Limiter>>,
 }
 
 impl ControlPlane {
@@ -84,7 +88,15 @@ impl ControlPlane {
                 skipped_seen: BTreeSet::new(),
             }),
             view: watch::channel(Arc::new(ControlView::default())).0,
+            limiter: None,
         }
+    }
+
+    /// Pushes the rate limits of every translation to this limiter (before Envoy gets the
+    /// routes that use them).
+    pub fn with_limiter(mut self, limiter: Arc<Limiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
     }
 
     /// The folder it reads.
@@ -134,6 +146,12 @@ impl ControlPlane {
             controller_name: &self.controller_name,
             port_map: &port_map,
         });
+        if let Some(limiter) = &self.limiter {
+            for error in limiter.update_config(limiter_config(&translation.ir.rate_limits)) {
+                // The translator validated every limit; this would be a bug, not bad input.
+                tracing::error!("rate-limit configuration rejected: {error}");
+            }
+        }
         if state.published.as_ref() != Some(&translation.xds) {
             state.version += 1;
             self.xds.publish(portcullis_xds::Snapshot {
@@ -162,6 +180,26 @@ impl ControlPlane {
                 server.shutdown().await;
             }
         }
+    }
+}
+
+/// The limiter's view of the translated limits: one domain, one descriptor per limit.
+fn limiter_config(rules: &[RateLimitRule]) -> LimiterConfig {
+    let descriptors = rules
+        .iter()
+        .map(|rule| {
+            let unit = match rule.unit {
+                RateLimitUnit::Second => Unit::Second,
+                RateLimitUnit::Minute => Unit::Minute,
+                RateLimitUnit::Hour => Unit::Hour,
+                RateLimitUnit::Day => Unit::Day,
+            };
+            DescriptorConfig::key_value(rule.descriptor.key.clone(), rule.descriptor.value.clone())
+                .limit(i64::from(rule.requests_per_unit), unit)
+        })
+        .collect();
+    LimiterConfig {
+        domains: [(RATE_LIMIT_DOMAIN.to_string(), DomainConfig { descriptors })].into(),
     }
 }
 

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use portcullis_envoy::{BootstrapConfig, EnvoyOptions, EnvoyProcess, EnvoySource};
+use portcullis_envoy::{BootstrapConfig, EnvoyOptions, EnvoyProcess, EnvoySource, StaticCluster};
+use portcullis_limiter::Limiter;
+use portcullis_translate::envoy::rate_limit::RATE_LIMIT_CLUSTER;
 use portcullis_xds::XdsServer;
 use tokio::net::TcpListener;
 
@@ -64,6 +66,8 @@ pub struct EmbeddedGateway {
     envoy_source: EnvoySource,
     _watch: Option<FolderWatch>,
     xds_task: tokio::task::JoinHandle<()>,
+    limiter: Arc<Limiter>,
+    limiter_task: tokio::task::JoinHandle<()>,
     _work_dir: Option<tempfile::TempDir>,
 }
 
@@ -97,13 +101,30 @@ impl EmbeddedGateway {
                 tracing::error!("xDS server stopped: {error}");
             }
         });
-        let control = Arc::new(ControlPlane::new(
-            options.resources_dir.clone(),
-            options.controller_name.clone(),
-            xds.clone(),
-            options.port_policy,
-            options.echo_backends,
-        ));
+        // The rate-limit service, in memory: one gateway, so no counters to share.
+        let limiter = Arc::new(Limiter::in_memory());
+        let rls_listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|e| OperatorError::io("binding the rate-limit service", e))?;
+        let rls_address = rls_listener
+            .local_addr()
+            .map_err(|e| OperatorError::io("rate-limit service address", e))?;
+        let rls = limiter.clone();
+        let limiter_task = tokio::spawn(async move {
+            if let Err(error) = portcullis_limiter::serve(rls_listener, rls).await {
+                tracing::error!("rate-limit service stopped: {error}");
+            }
+        });
+        let control = Arc::new(
+            ControlPlane::new(
+                options.resources_dir.clone(),
+                options.controller_name.clone(),
+                xds.clone(),
+                options.port_policy,
+                options.echo_backends,
+            )
+            .with_limiter(limiter.clone()),
+        );
         let version = control.reload().await?;
 
         let (binary, envoy_source) = tokio::task::spawn_blocking(portcullis_envoy::resolve_envoy)
@@ -111,6 +132,11 @@ impl EmbeddedGateway {
             .map_err(|e| OperatorError::io("resolving Envoy", std::io::Error::other(e)))??;
         let mut bootstrap = BootstrapConfig::new("portcullis-embedded", xds_address);
         bootstrap.delta = options.delta;
+        bootstrap.extra_static_clusters.push(StaticCluster {
+            name: RATE_LIMIT_CLUSTER.to_string(),
+            address: rls_address,
+            http2: true,
+        });
         let mut envoy_options = EnvoyOptions::new(binary, bootstrap, work_dir.join("envoy"));
         envoy_options.log_level = options.envoy_log_level.clone();
         let envoy = EnvoyProcess::start(envoy_options).await?;
@@ -129,6 +155,8 @@ impl EmbeddedGateway {
             envoy_source,
             _watch: watch,
             xds_task,
+            limiter,
+            limiter_task,
             _work_dir: temp,
         };
         gateway.xds.wait_until_applied(version, APPLY_TIMEOUT).await?;
@@ -162,6 +190,11 @@ impl EmbeddedGateway {
         self.control.view().borrow().clone()
     }
 
+    /// The rate-limit service.
+    pub fn limiter(&self) -> &Arc<Limiter> {
+        &self.limiter
+    }
+
     /// Where Envoy came from.
     pub fn envoy_source(&self) -> &EnvoySource {
         &self.envoy_source
@@ -189,6 +222,7 @@ impl EmbeddedGateway {
         };
         self.control.shutdown().await;
         self.xds_task.abort();
+        self.limiter_task.abort();
         result
     }
 }
