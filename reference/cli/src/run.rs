@@ -24,6 +24,10 @@ pub struct RunArgs {
     /// Envoy's log level.
     #[arg(long, default_value = "warning")]
     envoy_log_level: String,
+    /// Keep rate-limit counters in this Redis (`redis://host:port`), shared with every gateway
+    /// that uses it; in memory when not given.
+    #[arg(long)]
+    redis: Option<String>,
     /// Serve GatewayClasses with this `spec.controllerName`.
     #[arg(long, default_value = portcullis_model::CONTROLLER_NAME)]
     controller_name: String,
@@ -41,6 +45,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     options.delta = !args.sotw;
     options.envoy_log_level = args.envoy_log_level;
     options.controller_name = args.controller_name;
+    options.redis_url = args.redis;
     let gateway = EmbeddedGateway::start(options)
         .await
         .context("starting the gateway")?;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use portcullis_envoy::{BootstrapConfig, EnvoyOptions, EnvoyProcess, EnvoySource, StaticCluster};
-use portcullis_limiter::Limiter;
+use portcullis_limiter::{Limiter, LimiterOptions, RedisStore};
 use portcullis_translate::envoy::rate_limit::RATE_LIMIT_CLUSTER;
 use portcullis_xds::XdsServer;
 use tokio::net::TcpListener;
@@ -36,6 +36,9 @@ pub struct EmbeddedOptions {
     pub work_dir: Option<PathBuf>,
     /// Reload when files change.
     pub watch: bool,
+    /// Keep rate-limit counters in this Redis (shared by every gateway using it) instead of
+    /// in memory.
+    pub redis_url: Option<String>,
 }
 
 impl EmbeddedOptions {
@@ -50,6 +53,7 @@ impl EmbeddedOptions {
             envoy_log_level: "warning".to_string(),
             work_dir: None,
             watch: true,
+            redis_url: None,
         }
     }
 }
@@ -101,8 +105,14 @@ impl EmbeddedGateway {
                 tracing::error!("xDS server stopped: {error}");
             }
         });
-        // The rate-limit service, in memory: one gateway, so no counters to share.
-        let limiter = Arc::new(Limiter::in_memory());
+        // Counters in memory serve one gateway; several share theirs through Redis.
+        let limiter = Arc::new(match &options.redis_url {
+            None => Limiter::in_memory(),
+            Some(url) => {
+                let store = RedisStore::new(url).map_err(|e| OperatorError::Limiter(e.to_string()))?;
+                Limiter::new(Arc::new(store), LimiterOptions::default())
+            }
+        });
         let rls_listener = TcpListener::bind(("127.0.0.1", 0))
             .await
             .map_err(|e| OperatorError::io("binding the rate-limit service", e))?;

@@ -19,6 +19,9 @@ pub enum OperatorError {
         /// Why.
         message: String,
     },
+    /// The rate-limit service could not be set up.
+    #[error("rate-limit service: {0}")]
+    Limiter(String),
     /// A file system or socket operation failed.
     #[error("{what}: {source}")]
     Io {
