@@ -179,6 +179,15 @@ async fn window_left(_world: &mut GatewayWorld, seconds: u64) -> StepResult {
     Ok(())
 }
 
+/// Sleeps into the next one-second window (windows align to the epoch, as the limiter's do).
+#[when("the next one-second rate-limit window starts")]
+async fn next_second(_world: &mut GatewayWorld) -> StepResult {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
+    let left = Duration::from_secs(1) - Duration::from_nanos(u64::from(now.subsec_nanos()));
+    tokio::time::sleep(left + Duration::from_millis(20)).await;
+    Ok(())
+}
+
 #[when(expr = "I send {int} {string} requests for {string} to host {string} through gateway {string}")]
 async fn send_batch(
     world: &mut GatewayWorld,

@@ -79,3 +79,15 @@ Feature: Rate limits from RateLimitPolicies
     And I send a single "GET" request for "/" to host "rl-change.gw.example" through gateway "apk-suite/apk-gateway"
     Then the response status is 200
     And the response header "ratelimit-limit" is "100"
+
+  @SupportAPKRateLimit
+  Scenario: A new window starts a new count
+    Given the manifests "rl-second.yaml" are applied
+    When the next one-second rate-limit window starts
+    And I send a single "GET" request for "/" to host "rl-second.gw.example" through gateway "apk-suite/apk-gateway"
+    Then the response status is 200
+    When I send a single "GET" request for "/" to host "rl-second.gw.example" through gateway "apk-suite/apk-gateway"
+    Then the response status is 429
+    When the next one-second rate-limit window starts
+    And I send a single "GET" request for "/" to host "rl-second.gw.example" through gateway "apk-suite/apk-gateway"
+    Then the response status is 200
