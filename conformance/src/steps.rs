@@ -134,14 +134,7 @@ async fn send_with_headers(
     step: &Step,
 ) -> StepResult {
     let mut spec = spec(world, &method, &path, &host, &gateway, 80, false).await?;
-    let table = step
-        .table
-        .as_ref()
-        .context("the step needs a | name | value | table")?;
-    for row in table.rows.iter().skip(1) {
-        ensure!(row.len() == 2, "header rows need a name and a value: {row:?}");
-        spec.headers.push((row[0].clone(), row[1].clone()));
-    }
+    spec.headers = header_table(step)?;
     world.last = Some(send_until_consistent(&spec).await?);
     Ok(())
 }
@@ -163,6 +156,40 @@ async fn send_single(
         .build()?;
     world.last = Some(send_once(&client, &spec).await?);
     Ok(())
+}
+
+#[when(
+    expr = "I send a single {string} request for {string} to host {string} through gateway {string} with headers:"
+)]
+async fn send_single_with_headers(
+    world: &mut GatewayWorld,
+    method: String,
+    path: String,
+    host: String,
+    gateway: String,
+    step: &Step,
+) -> StepResult {
+    let mut spec = spec(world, &method, &path, &host, &gateway, 80, false).await?;
+    spec.headers = header_table(step)?;
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(10))
+        .build()?;
+    world.last = Some(send_once(&client, &spec).await?);
+    Ok(())
+}
+
+fn header_table(step: &Step) -> anyhow::Result<Vec<(String, String)>> {
+    let table = step
+        .table
+        .as_ref()
+        .context("the step needs a | name | value | table")?;
+    let mut out = Vec::new();
+    for row in table.rows.iter().skip(1) {
+        ensure!(row.len() == 2, "header rows need a name and a value: {row:?}");
+        out.push((row[0].clone(), row[1].clone()));
+    }
+    Ok(out)
 }
 
 /// Fixed windows restart on the clock's boundaries; a scenario that counts requests waits for a

@@ -91,3 +91,49 @@ Feature: Rate limits from RateLimitPolicies
     When the next one-second rate-limit window starts
     And I send a single "GET" request for "/" to host "rl-second.gw.example" through gateway "apk-suite/apk-gateway"
     Then the response status is 200
+
+  @SupportAPKRateLimit
+  Scenario: Custom limits on a Gateway count by request header
+    Given the manifests "rl-custom.yaml" are applied
+    Then the RateLimitPolicy "apk-suite/rl-custom-bob" has condition "Accepted" "True" with reason "Accepted"
+    And the RateLimitPolicy "apk-suite/rl-custom-nowhere" has condition "Accepted" "False" with reason "TargetNotFound"
+    When I send a single "GET" request for "/" to host "rl-custom.gw.example" through gateway "apk-suite/apk-gateway" with headers:
+      | name      | value |
+      | x-user-id | bob   |
+    Then the response status is 200
+    When I send a single "GET" request for "/" to host "rl-custom.gw.example" through gateway "apk-suite/apk-gateway" with headers:
+      | name      | value |
+      | x-user-id | bob   |
+    Then the response status is 200
+    When I send a single "GET" request for "/" to host "rl-custom.gw.example" through gateway "apk-suite/apk-gateway" with headers:
+      | name      | value |
+      | x-user-id | bob   |
+    Then the response status is 429
+    When I send a single "GET" request for "/" to host "rl-custom.gw.example" through gateway "apk-suite/apk-gateway" with headers:
+      | name      | value |
+      | x-user-id | alice |
+    Then the response status is 200
+    When I send a single "GET" request for "/" to host "rl-custom.gw.example" through gateway "apk-suite/apk-gateway"
+    Then the response status is 200
+    When I send 3 "GET" requests for "/" to host "rl-custom.gw.example" through gateway "apk-suite/apk-gateway"
+    Then the response status is 200
+    When I send a single "GET" request for "/" to host "rl-custom.gw.example" through gateway "apk-suite/apk-gateway" with headers:
+      | name     | value |
+      | x-tenant | acme  |
+    Then the response status is 200
+    When I send a single "GET" request for "/" to host "rl-custom.gw.example" through gateway "apk-suite/apk-gateway" with headers:
+      | name     | value |
+      | x-tenant | acme  |
+    Then the response status is 200
+    When I send a single "GET" request for "/" to host "rl-custom.gw.example" through gateway "apk-suite/apk-gateway" with headers:
+      | name     | value |
+      | x-tenant | acme  |
+    Then the response status is 200
+    When I send a single "GET" request for "/" to host "rl-custom.gw.example" through gateway "apk-suite/apk-gateway" with headers:
+      | name     | value |
+      | x-tenant | acme  |
+    Then the response status is 429
+    When I send a single "GET" request for "/" to host "rl-custom.gw.example" through gateway "apk-suite/apk-gateway" with headers:
+      | name     | value  |
+      | x-tenant | globex |
+    Then the response status is 200

@@ -194,8 +194,13 @@ fn limiter_config(rules: &[RateLimitRule]) -> LimiterConfig {
                 RateLimitUnit::Hour => Unit::Hour,
                 RateLimitUnit::Day => Unit::Day,
             };
-            DescriptorConfig::key_value(rule.descriptor.key.clone(), rule.descriptor.value.clone())
-                .limit(i64::from(rule.requests_per_unit), unit)
+            let descriptor = if rule.descriptor.value.is_empty() {
+                // Any value, each with its own counter.
+                DescriptorConfig::key(rule.descriptor.key.clone())
+            } else {
+                DescriptorConfig::key_value(rule.descriptor.key.clone(), rule.descriptor.value.clone())
+            };
+            descriptor.limit(i64::from(rule.requests_per_unit), unit)
         })
         .collect();
     LimiterConfig {

@@ -25,10 +25,14 @@ pub const OPERATION_DESCRIPTOR: &str = "operation";
 /// One descriptor entry a route sends to the rate-limit service.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct RateLimitDescriptor {
-    /// `api` or `operation`.
+    /// `api`, `operation`, or `custom:<policy>`.
     pub key: String,
-    /// Which API or operation.
+    /// Which API or operation; for a custom limit the header value limited (empty: every value
+    /// counted on its own).
     pub value: String,
+    /// For a custom limit, the request header whose value is sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_header: Option<String>,
 }
 
 /// A window unit.

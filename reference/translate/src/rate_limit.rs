@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use portcullis_model::apk::DP_GROUP;
 use portcullis_model::apk::rate_limit::{ApiRateLimitPolicy, RateLimitPolicy};
-use portcullis_model::{ObjectKey, Snapshot};
+use portcullis_model::{GATEWAY_GROUP, ObjectKey, Snapshot};
 
 use crate::ir::{API_DESCRIPTOR, OPERATION_DESCRIPTOR, RateLimitDescriptor, RateLimitRule, RateLimitUnit};
 use crate::status::{Condition, PolicyStatus, Statuses};
@@ -100,6 +100,7 @@ pub fn api_limits(snapshot: &Snapshot, statuses: &mut Statuses) -> ApiLimits {
                     let descriptor = RateLimitDescriptor {
                         key: API_DESCRIPTOR.to_string(),
                         value: api_key.to_string(),
+                        from_header: None,
                     };
                     out.rules.insert(
                         descriptor.clone(),
@@ -161,9 +162,103 @@ pub fn operation_limit(
         descriptor: RateLimitDescriptor {
             key: OPERATION_DESCRIPTOR.to_string(),
             value: format!("{route}/rule/{rule_index}"),
+            from_header: None,
         },
         requests_per_unit: count,
         unit,
         policy: key.to_string(),
     })
+}
+
+/// Custom limits of RateLimitPolicies that target a Gateway: every route through the Gateway
+/// sends the value of the request header `custom.key`; with `custom.value` only that value is
+/// limited, without it each value has its own counter. Returns the limits by Gateway.
+pub fn gateway_limits(snapshot: &Snapshot, statuses: &mut Statuses) -> BTreeMap<String, Vec<RateLimitRule>> {
+    let mut out: BTreeMap<String, Vec<RateLimitRule>> = BTreeMap::new();
+    for (key, policy) in &snapshot.rate_limit_policies {
+        let target = &policy.spec.target_ref;
+        if target.kind != "Gateway" {
+            continue;
+        }
+        let gen_ = generation(policy);
+        let namespace = target.namespace.clone().unwrap_or_else(|| key.namespace.clone());
+        let gateway = ObjectKey::new(namespace, target.name.clone());
+        let custom = match (&policy.spec.r#override, &policy.spec.default) {
+            (Some(o), _) if o.custom.is_some() => o.custom.as_ref().map(|c| ("spec.override.custom", c)),
+            (_, Some(d)) => d.custom.as_ref().map(|c| ("spec.default.custom", c)),
+            _ => None,
+        };
+        let condition = if !(target.group.is_empty() || target.group == GATEWAY_GROUP) {
+            Condition::new(
+                "Accepted",
+                false,
+                "InvalidKind",
+                format!("spec.targetRef.group: {} is not {GATEWAY_GROUP}", target.group),
+                gen_,
+            )
+        } else if !snapshot.gateways.contains_key(&gateway) {
+            Condition::new(
+                "Accepted",
+                false,
+                "TargetNotFound",
+                format!("spec.targetRef: Gateway {gateway} not found"),
+                gen_,
+            )
+        } else {
+            match custom {
+                None => Condition::new(
+                    "Accepted",
+                    false,
+                    "Invalid",
+                    "spec: a policy on a Gateway needs default.custom or override.custom",
+                    gen_,
+                ),
+                Some((field, custom)) if custom.key.trim().is_empty() => Condition::new(
+                    "Accepted",
+                    false,
+                    "Invalid",
+                    format!("{field}.key: the request header to count by is required"),
+                    gen_,
+                ),
+                Some((field, custom)) => {
+                    let limit = ApiRateLimitPolicy {
+                        requests_per_unit: custom.requests_per_unit,
+                        unit: custom.unit.clone(),
+                    };
+                    match parse_limit(field, &limit) {
+                        Err(message) => Condition::new("Accepted", false, "Invalid", message, gen_),
+                        Ok((count, unit)) => {
+                            out.entry(gateway.to_string()).or_default().push(RateLimitRule {
+                                descriptor: RateLimitDescriptor {
+                                    key: format!("custom:{key}"),
+                                    value: custom.value.clone(),
+                                    from_header: Some(custom.key.to_ascii_lowercase()),
+                                },
+                                requests_per_unit: count,
+                                unit,
+                                policy: key.to_string(),
+                            });
+                            Condition::new(
+                                "Accepted",
+                                true,
+                                "Accepted",
+                                format!(
+                                    "limits requests through Gateway {gateway} by header {}",
+                                    custom.key
+                                ),
+                                gen_,
+                            )
+                        }
+                    }
+                }
+            }
+        };
+        statuses.rate_limit_policies.insert(
+            key.to_string(),
+            PolicyStatus {
+                conditions: vec![condition],
+            },
+        );
+    }
+    out
 }

@@ -18,7 +18,7 @@ use crate::ir::{
     RateLimitRule, Redirect, RedirectPath, Route, RouteMatch, TlsChain, TlsSecret, ValueMatch, VirtualHost,
     WeightedBackend,
 };
-use crate::rate_limit::{ApiLimits, api_limits, operation_limit};
+use crate::rate_limit::{ApiLimits, api_limits, gateway_limits, operation_limit};
 use crate::refs::{RefFrom, reference_allowed};
 use crate::status::{Condition, ParentReference, RouteParentStatus, RouteStatus, Statuses};
 
@@ -178,6 +178,30 @@ pub fn translate_routes(
         }
     }
     let mut ir = build_ir(&gateways, &attached, clusters);
+    // Gateway-wide custom limits apply to every route of every listener of the Gateway.
+    let custom = gateway_limits(snapshot, statuses);
+    for listener in &mut ir.listeners {
+        let gateway = listener.name.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
+        let Some(rules) = custom.get(gateway) else {
+            continue;
+        };
+        let hosts = listener.virtual_hosts.iter_mut().chain(
+            listener
+                .tls_chains
+                .iter_mut()
+                .flat_map(|c| c.virtual_hosts.iter_mut()),
+        );
+        for vh in hosts {
+            for route in &mut vh.routes {
+                route
+                    .rate_limits
+                    .extend(rules.iter().map(|r| r.descriptor.clone()));
+            }
+        }
+    }
+    for rule in custom.into_values().flatten() {
+        limits.rules.insert(rule.descriptor.clone(), rule);
+    }
     ir.rate_limits = limits.rules.into_values().collect();
     ir
 }

@@ -63,15 +63,26 @@ pub fn filter() -> HttpFilter {
 pub fn route_actions(descriptors: &[RateLimitDescriptor]) -> Vec<RouteRateLimit> {
     descriptors
         .iter()
-        .map(|d| RouteRateLimit {
-            actions: vec![Action {
-                action_specifier: Some(action::ActionSpecifier::GenericKey(action::GenericKey {
+        .map(|d| {
+            let specifier = match &d.from_header {
+                // A request without the header sends no descriptor, so it is not limited.
+                Some(header) => action::ActionSpecifier::RequestHeaders(action::RequestHeaders {
+                    header_name: header.clone(),
+                    descriptor_key: d.key.clone(),
+                    skip_if_absent: true,
+                }),
+                None => action::ActionSpecifier::GenericKey(action::GenericKey {
                     descriptor_key: d.key.clone(),
                     descriptor_value: d.value.clone(),
                     ..Default::default()
-                })),
-            }],
-            ..Default::default()
+                }),
+            };
+            RouteRateLimit {
+                actions: vec![Action {
+                    action_specifier: Some(specifier),
+                }],
+                ..Default::default()
+            }
         })
         .collect()
 }
