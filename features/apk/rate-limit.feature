@@ -137,3 +137,14 @@ Feature: Rate limits from RateLimitPolicies
       | name     | value  |
       | x-tenant | globex |
     Then the response status is 200
+
+  @SupportAPKRateLimit
+  Scenario: A policy in shadow mode counts but never throttles
+    Given the manifests "rl-shadow.yaml" are applied
+    When I send a single "GET" request for "/" to host "rl-shadow.gw.example" through gateway "apk-suite/apk-gateway"
+    Then the response status is 200
+    When I send a single "GET" request for "/" to host "rl-shadow.gw.example" through gateway "apk-suite/apk-gateway"
+    Then the response status is 200
+    When I send a single "GET" request for "/" to host "rl-shadow.gw.example" through gateway "apk-suite/apk-gateway"
+    Then the response status is 200
+    And the response does not have header "ratelimit-limit"

@@ -200,7 +200,12 @@ fn limiter_config(rules: &[RateLimitRule]) -> LimiterConfig {
             } else {
                 DescriptorConfig::key_value(rule.descriptor.key.clone(), rule.descriptor.value.clone())
             };
-            descriptor.limit(i64::from(rule.requests_per_unit), unit)
+            let descriptor = descriptor.limit(i64::from(rule.requests_per_unit), unit);
+            if rule.shadow {
+                descriptor.shadow()
+            } else {
+                descriptor
+            }
         })
         .collect();
     LimiterConfig {

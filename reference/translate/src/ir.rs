@@ -59,6 +59,9 @@ pub struct RateLimitRule {
     pub unit: RateLimitUnit,
     /// The policy it comes from, `namespace/name`.
     pub policy: String,
+    /// Count and report, but never throttle.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub shadow: bool,
 }
 
 /// A socket Envoy listens on: one Gateway port, possibly shared by several Gateway listeners.

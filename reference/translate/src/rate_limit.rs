@@ -69,6 +69,19 @@ fn policy_limit(policy: &RateLimitPolicy) -> Result<(u32, RateLimitUnit, bool), 
     Ok((count, unit, is_override))
 }
 
+/// The annotation that puts a policy in shadow mode: counted and reported, never enforced.
+/// (APK's RateLimitPolicy has no such field; an annotation keeps APK manifests unchanged.)
+pub const SHADOW_MODE_ANNOTATION: &str = "portcullis.dev/shadow-mode";
+
+fn shadow_mode(policy: &RateLimitPolicy) -> bool {
+    policy
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(SHADOW_MODE_ANNOTATION))
+        .is_some_and(|v| v == "true")
+}
+
 fn generation(policy: &RateLimitPolicy) -> i64 {
     policy.metadata.generation.unwrap_or(1)
 }
@@ -109,6 +122,7 @@ pub fn api_limits(snapshot: &Snapshot, statuses: &mut Statuses) -> ApiLimits {
                             requests_per_unit: count,
                             unit,
                             policy: key.to_string(),
+                            shadow: shadow_mode(policy),
                         },
                     );
                     for (_, route) in api.route_refs() {
@@ -167,6 +181,7 @@ pub fn operation_limit(
         requests_per_unit: count,
         unit,
         policy: key.to_string(),
+        shadow: shadow_mode(policy),
     })
 }
 
@@ -237,6 +252,7 @@ pub fn gateway_limits(snapshot: &Snapshot, statuses: &mut Statuses) -> BTreeMap<
                                 requests_per_unit: count,
                                 unit,
                                 policy: key.to_string(),
+                                shadow: shadow_mode(policy),
                             });
                             Condition::new(
                                 "Accepted",
