@@ -1,0 +1,184 @@
+//! The Envoy ext_authz v3 gRPC service over [`Enforcer`].
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use envoy_types::ext_authz::v3::pb::{
+    Authorization, AuthorizationServer, CheckRequest, CheckResponse, HttpStatusCode,
+};
+use envoy_types::ext_authz::v3::{CheckResponseExt as _, DeniedHttpResponseBuilder, OkHttpResponseBuilder};
+use envoy_types::pb::envoy::service::auth::v3::AttributeContext;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{Request, Response, Status};
+use tracing::Instrument as _;
+
+use crate::enforcer::{Enforcer, RequestView};
+use crate::error::AuthError;
+
+/// Context extension naming the route, set per route in Envoy's ext_authz filter config.
+pub const ROUTE_EXTENSION: &str = "route";
+
+/// tonic service answering Envoy's `Check` calls.
+#[derive(Debug, Clone)]
+pub struct AuthzService {
+    enforcer: Arc<Enforcer>,
+}
+
+impl AuthzService {
+    /// A service deciding with `enforcer`.
+    pub fn new(enforcer: Arc<Enforcer>) -> Self {
+        Self { enforcer }
+    }
+}
+
+#[tonic::async_trait]
+impl Authorization for AuthzService {
+    async fn check(&self, request: Request<CheckRequest>) -> Result<Response<CheckResponse>, Status> {
+        let request = request.into_inner();
+        let attributes = request.attributes.unwrap_or_default();
+        let route = attributes
+            .context_extensions
+            .get(ROUTE_EXTENSION)
+            .cloned()
+            .unwrap_or_default();
+        let (headers, path, method) = http_parts(&attributes);
+        let span = tracing::info_span!("check", %route, %method);
+        let view = RequestView {
+            headers: &headers,
+            path: &path,
+        };
+        let decision = self.enforcer.check(&route, view).instrument(span).await;
+        let response = match decision {
+            Ok(allowed) => {
+                tracing::debug!(%route, principal = ?allowed.principal, "allowed");
+                let mut ok = OkHttpResponseBuilder::new();
+                for header in allowed.headers_to_remove {
+                    ok.remove_header(header);
+                }
+                let mut response = CheckResponse::with_status(Status::ok("allowed"));
+                response.set_http_response(ok);
+                response
+            }
+            Err(error) => {
+                tracing::info!(%route, %error, code = error.code(), "denied");
+                denied(&error)
+            }
+        };
+        Ok(Response::new(response))
+    }
+}
+
+/// Headers (lower-cased), path and method of the checked request.
+fn http_parts(attributes: &AttributeContext) -> (HashMap<String, String>, String, String) {
+    let Some(http) = attributes.request.as_ref().and_then(|r| r.http.as_ref()) else {
+        return (HashMap::new(), String::new(), String::new());
+    };
+    let mut headers: HashMap<String, String> = http
+        .headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+        .collect();
+    // Envoy fills `header_map` instead of `headers` when `encode_raw_headers` is on.
+    if let Some(map) = &http.header_map {
+        for header in &map.headers {
+            let value = if header.raw_value.is_empty() {
+                header.value.clone()
+            } else {
+                String::from_utf8_lossy(&header.raw_value).into_owned()
+            };
+            headers.entry(header.key.to_ascii_lowercase()).or_insert(value);
+        }
+    }
+    (headers, http.path.clone(), http.method.clone())
+}
+
+/// A denial carrying APK's status, JSON body and content type.
+pub fn denied(error: &AuthError) -> CheckResponse {
+    let status = match error.http_status() {
+        403 => HttpStatusCode::Forbidden,
+        _ => HttpStatusCode::Unauthorized,
+    };
+    let body = serde_json::to_string(&error.body()).unwrap_or_default();
+    let mut http = DeniedHttpResponseBuilder::new();
+    http.set_http_status(status)
+        .add_header("content-type", "application/json", None, false)
+        .set_body(body);
+    let grpc = match error.http_status() {
+        403 => Status::permission_denied(error.body().error_message),
+        _ => Status::unauthenticated(error.body().error_message),
+    };
+    let mut response = CheckResponse::with_status(grpc);
+    response.set_http_response(http);
+    response
+}
+
+/// Failure of the gRPC server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The transport failed.
+    #[error("ext_authz server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}
+
+/// Serves ext_authz on `listener` until the server fails.
+pub async fn serve(listener: TcpListener, enforcer: Arc<Enforcer>) -> Result<(), ServeError> {
+    tracing::info!(addr = ?listener.local_addr().ok(), "ext_authz server listening");
+    tonic::transport::Server::builder()
+        .add_service(AuthorizationServer::new(AuthzService::new(enforcer)))
+        .serve_with_incoming(TcpListenerStream::new(listener))
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use envoy_types::pb::envoy::config::core::v3::{HeaderMap, HeaderValue};
+    use envoy_types::pb::envoy::service::auth::v3::attribute_context::{HttpRequest, Request as AttrRequest};
+
+    #[test]
+    fn raw_header_map_is_read() {
+        let attributes = AttributeContext {
+            request: Some(AttrRequest {
+                http: Some(HttpRequest {
+                    path: "/p?q=1".into(),
+                    method: "GET".into(),
+                    header_map: Some(HeaderMap {
+                        headers: vec![HeaderValue {
+                            key: "Authorization".into(),
+                            value: String::new(),
+                            raw_value: b"Bearer a.b.c".to_vec(),
+                        }],
+                    }),
+                    ..HttpRequest::default()
+                }),
+                ..AttrRequest::default()
+            }),
+            ..AttributeContext::default()
+        };
+        let (headers, path, method) = http_parts(&attributes);
+        assert_eq!(
+            headers.get("authorization").map(String::as_str),
+            Some("Bearer a.b.c")
+        );
+        assert_eq!((path.as_str(), method.as_str()), ("/p?q=1", "GET"));
+        assert!(http_parts(&AttributeContext::default()).0.is_empty());
+    }
+
+    #[test]
+    fn denial_carries_status_and_json() {
+        let response = denied(&AuthError::MissingScope("read".into()));
+        assert_eq!(
+            response.status.as_ref().map(|s| s.code),
+            Some(tonic::Code::PermissionDenied as i32)
+        );
+        let Some(envoy_types::ext_authz::v3::pb::HttpResponse::DeniedResponse(http)) = response.http_response
+        else {
+            panic!("denied response expected");
+        };
+        assert_eq!(http.status.map(|s| s.code), Some(403));
+        let body: serde_json::Value = serde_json::from_str(&http.body).unwrap();
+        assert_eq!(body["code"], "900910");
+    }
+}
