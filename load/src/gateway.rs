@@ -1,5 +1,7 @@
 //! The embedded gateway on the resources this crate ships.
 
+use std::net::SocketAddr;
+
 use anyhow::{Context, Result, bail};
 use portcullis_operator::{EmbeddedGateway, EmbeddedOptions, PortPolicy};
 
@@ -12,6 +14,38 @@ pub const GATEWAY: &str = "load/edge";
 /// The port its HTTP listener declares.
 pub const GATEWAY_PORT: i32 = 80;
 
+/// The resources of the rate-limit benchmark.
+pub const RATE_LIMIT_YAML: &str = include_str!("../resources/rate-limit.yaml");
+
+/// A file of resources this crate ships, and the Gateway listener to attack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Resources {
+    /// The file name it is written under.
+    pub file_name: &'static str,
+    /// Its YAML.
+    pub yaml: &'static str,
+    /// The Gateway to attack, as `namespace/name`.
+    pub gateway: &'static str,
+    /// The port its HTTP listener declares.
+    pub port: i32,
+}
+
+/// The plain-routing scenario's resources.
+pub const PLAIN_ROUTING: Resources = Resources {
+    file_name: "plain-routing.yaml",
+    yaml: PLAIN_ROUTING_YAML,
+    gateway: GATEWAY,
+    port: GATEWAY_PORT,
+};
+
+/// The rate-limit benchmark's resources.
+pub const RATE_LIMIT: Resources = Resources {
+    file_name: "rate-limit.yaml",
+    yaml: RATE_LIMIT_YAML,
+    gateway: "bench/edge",
+    port: 80,
+};
+
 /// How to start the gateway.
 #[derive(Clone, Debug)]
 pub struct GatewayOptions {
@@ -19,6 +53,8 @@ pub struct GatewayOptions {
     pub delta: bool,
     /// Envoy's log level.
     pub envoy_log_level: String,
+    /// Keep rate-limit counters in this Redis instead of in memory.
+    pub redis_url: Option<String>,
 }
 
 impl Default for GatewayOptions {
@@ -26,6 +62,7 @@ impl Default for GatewayOptions {
         GatewayOptions {
             delta: true,
             envoy_log_level: "warning".to_string(),
+            redis_url: None,
         }
     }
 }
@@ -34,6 +71,7 @@ impl Default for GatewayOptions {
 /// folder.
 pub struct LocalGateway {
     gateway: EmbeddedGateway,
+    address: SocketAddr,
     url: String,
     // Dropped after the gateway (fields drop in order).
     _resources: tempfile::TempDir,
@@ -44,26 +82,33 @@ impl LocalGateway {
     /// Envoy, a free loopback port, echo backends) and returns once Envoy has applied them, the
     /// Gateway is `Programmed` and every route is accepted with its references resolved.
     pub async fn start(options: GatewayOptions) -> Result<Self> {
+        Self::start_on(PLAIN_ROUTING, options).await
+    }
+
+    /// Like [`LocalGateway::start`], on `shipped` instead of the plain-routing resources.
+    pub async fn start_on(shipped: Resources, options: GatewayOptions) -> Result<Self> {
         let resources = tempfile::Builder::new()
             .prefix("portcullis-load-")
             .tempdir()
             .context("creating a resource folder")?;
-        std::fs::write(resources.path().join("plain-routing.yaml"), PLAIN_ROUTING_YAML)
-            .context("writing plain-routing.yaml")?;
+        std::fs::write(resources.path().join(shipped.file_name), shipped.yaml)
+            .with_context(|| format!("writing {}", shipped.file_name))?;
         let mut embedded = EmbeddedOptions::new(resources.path().to_path_buf());
         embedded.echo_backends = true;
         embedded.port_policy = PortPolicy::AlwaysFree;
         embedded.delta = options.delta;
         embedded.envoy_log_level = options.envoy_log_level;
+        embedded.redis_url = options.redis_url;
         // The folder is ours and never changes.
         embedded.watch = false;
         let gateway = EmbeddedGateway::start(embedded)
             .await
             .context("starting the embedded gateway")?;
-        match programmed(&gateway) {
-            Ok(url) => Ok(LocalGateway {
+        match programmed(&gateway, shipped) {
+            Ok(address) => Ok(LocalGateway {
                 gateway,
-                url,
+                address,
+                url: format!("http://{address}"),
                 _resources: resources,
             }),
             Err(error) => {
@@ -78,6 +123,11 @@ impl LocalGateway {
     /// `http://<ip>:<port>` of the Gateway's HTTP listener.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The address of the Gateway's HTTP listener.
+    pub fn address(&self) -> SocketAddr {
+        self.address
     }
 
     /// The running gateway.
@@ -98,8 +148,11 @@ impl LocalGateway {
 const NEGATIVE_POLARITY: [&str; 2] = ["Conflicted", "OverlappingTLSConfig"];
 
 /// Checks that the resources were read without errors, the Gateway is programmed and every
-/// condition is healthy, and returns the listener's URL.
-fn programmed(gateway: &EmbeddedGateway) -> Result<String> {
+/// condition is healthy, and returns the listener's address.
+fn programmed(gateway: &EmbeddedGateway, shipped: Resources) -> Result<SocketAddr> {
+    let Resources {
+        gateway: name, port, ..
+    } = shipped;
     let view = gateway.view();
     if !view.errors.is_empty() {
         bail!("the shipped resources have errors: {}", view.errors.join("; "));
@@ -122,19 +175,18 @@ fn programmed(gateway: &EmbeddedGateway) -> Result<String> {
     if !failing.is_empty() {
         bail!("unhealthy conditions: {}", failing.join("; "));
     }
-    let programmed = view.statuses.gateways.get(GATEWAY).is_some_and(|status| {
+    let programmed = view.statuses.gateways.get(name).is_some_and(|status| {
         status
             .conditions
             .iter()
             .any(|c| c.type_ == "Programmed" && c.is_true())
     });
     if !programmed {
-        bail!("Gateway {GATEWAY} is not Programmed");
+        bail!("Gateway {name} is not Programmed");
     }
-    let address = gateway
-        .listener_address(GATEWAY, GATEWAY_PORT)
-        .with_context(|| format!("Gateway {GATEWAY} has no listener on port {GATEWAY_PORT}"))?;
-    Ok(format!("http://{address}"))
+    gateway
+        .listener_address(name, port)
+        .with_context(|| format!("Gateway {name} has no listener on port {port}"))
 }
 
 #[cfg(test)]
@@ -163,5 +215,15 @@ mod tests {
             .filter(|(_, r)| matches!(r, Resource::HttpRoute(_)))
             .count();
         assert_eq!(routes, 2);
+    }
+
+    #[test]
+    fn the_rate_limit_resources_limit_one_of_two_routes() {
+        let report = parse_documents(RATE_LIMIT.file_name, RATE_LIMIT.yaml);
+        assert!(report.errors.is_empty(), "{:?}", report.errors);
+        assert!(report.skipped.is_empty(), "{:?}", report.skipped);
+        let count = |f: fn(&Resource) -> bool| report.resources.iter().filter(|(_, r)| f(r)).count();
+        assert_eq!(count(|r| matches!(r, Resource::HttpRoute(_))), 2);
+        assert_eq!(count(|r| matches!(r, Resource::RateLimitPolicy(_))), 1);
     }
 }

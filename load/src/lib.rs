@@ -4,7 +4,12 @@
 //! [`run`] starts the gateway on the resources this crate ships (unless goose's `--host` names
 //! another target), runs the plain-routing scenario, writes goose's reports, shuts the gateway
 //! down and returns goose's metrics with a [`Summary`].
+//!
+//! [`bench::run`] is the rate-limit benchmark (`bench-rate-limit`): the same Envoy route with no
+//! limit, with the in-memory limiter and with the limiter counting in Redis, and the limiter
+//! alone over gRPC.
 
+pub mod bench;
 pub mod gateway;
 pub mod scenario;
 pub mod summary;
@@ -137,6 +142,7 @@ pub async fn run(args: LoadArgs) -> Result<Outcome> {
             LocalGateway::start(GatewayOptions {
                 delta: !sotw,
                 envoy_log_level,
+                redis_url: None,
             })
             .await?,
         ),
@@ -198,6 +204,21 @@ async fn attack(
         attack = attack.set_default(GooseDefault::IncreaseRate, users.max(1).to_string().as_str())?;
     }
     attack.execute().await.context("running the goose attack")
+}
+
+/// Sends the gateway's logs (tracing) to stderr, filtered by `PORTCULLIS_LOG` (default `warn`).
+/// goose keeps its own logger for the `log` crate, so no bridge from `log` to tracing is
+/// installed.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PORTCULLIS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .finish();
+    if let Err(error) = tracing::subscriber::set_global_default(subscriber) {
+        eprintln!("portcullis-load: no gateway logs: {error}");
+    }
 }
 
 fn create_parent(report: &str) -> Result<()> {

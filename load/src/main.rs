@@ -1,25 +1,22 @@
 //! `portcullis-load`: a goose attack on the embedded gateway. See [`portcullis_load::LoadArgs`].
+//!
+//! `portcullis-load bench-rate-limit [OPTIONS]` runs the rate-limit benchmark instead (see
+//! [`portcullis_load::bench`]); so does the `bench-rate-limit` binary.
 
 use std::process::ExitCode;
 
-use portcullis_load::{LoadArgs, run};
-
-/// Logs of the gateway (tracing) go to stderr; goose keeps its own logger for the `log` crate,
-/// so no bridge from `log` to tracing is installed.
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PORTCULLIS_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .finish();
-    if let Err(error) = tracing::subscriber::set_global_default(subscriber) {
-        eprintln!("portcullis-load: no gateway logs: {error}");
-    }
-}
+use portcullis_load::{LoadArgs, bench, init_tracing, run};
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // goose takes no positional arguments, so a first one naming the benchmark is unambiguous.
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|arg| arg == bench::COMMAND)
+    {
+        init_tracing();
+        return bench::cli(std::env::args_os().skip(1)).await;
+    }
     let args = LoadArgs::parse_env_or_exit();
     init_tracing();
     let informational = args.informational();
