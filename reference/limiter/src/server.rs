@@ -8,7 +8,6 @@ use envoy_types::pb::envoy::service::ratelimit::v3::rate_limit_service_server::{
 };
 use envoy_types::pb::envoy::service::ratelimit::v3::{RateLimitRequest, RateLimitResponse};
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status};
 use tracing::info;
 
@@ -63,7 +62,12 @@ pub async fn serve_with_shutdown(
     }
     tonic::transport::Server::builder()
         .add_service(LimiterServer::new(limiter).into_service())
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        // Decisions are tiny messages: without TCP_NODELAY, Nagle's algorithm meets Envoy's
+        // delayed ACKs and adds tens of milliseconds to some of them.
+        .serve_with_incoming_shutdown(
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+            shutdown,
+        )
         .await?;
     Ok(())
 }
