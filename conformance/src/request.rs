@@ -113,6 +113,12 @@ pub async fn send_once(client: &reqwest::Client, spec: &RequestSpec) -> anyhow::
     })
 }
 
+/// Sends the request exactly once, with the same client settings as every other request (no
+/// redirects followed, TLS to the host's name), for answers that change from one request to the next.
+pub async fn send_single(spec: &RequestSpec) -> anyhow::Result<Exchange> {
+    send_once(&client(spec)?, spec).await
+}
+
 /// Sends the request until [`REQUIRED_CONSECUTIVE`] answers in a row agree, and returns the
 /// last; fails after [`MAX_TIME_TO_CONSISTENCY`].
 pub async fn send_until_consistent(spec: &RequestSpec) -> anyhow::Result<Exchange> {

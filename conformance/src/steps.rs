@@ -7,7 +7,7 @@ use cucumber::gherkin::Step;
 use cucumber::{given, then, when};
 use serde_json::Value;
 
-use crate::request::{RequestSpec, send_many, send_once, send_until_consistent};
+use crate::request::{self, RequestSpec, send_many, send_until_consistent};
 use crate::world::GatewayWorld;
 
 const STATUS_TIMEOUT: Duration = Duration::from_secs(30);
@@ -150,11 +150,7 @@ async fn send_single(
     gateway: String,
 ) -> StepResult {
     let spec = spec(world, &method, &path, &host, &gateway, 80, false).await?;
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(10))
-        .build()?;
-    world.last = Some(send_once(&client, &spec).await?);
+    world.last = Some(request::send_single(&spec).await?);
     Ok(())
 }
 
@@ -171,11 +167,7 @@ async fn send_single_with_headers(
 ) -> StepResult {
     let mut spec = spec(world, &method, &path, &host, &gateway, 80, false).await?;
     spec.headers = header_table(step)?;
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(10))
-        .build()?;
-    world.last = Some(send_once(&client, &spec).await?);
+    world.last = Some(request::send_single(&spec).await?);
     Ok(())
 }
 
