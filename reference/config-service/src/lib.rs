@@ -1,0 +1,1 @@
+//! APK's Config Service and Deployer.
