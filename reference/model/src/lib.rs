@@ -5,6 +5,7 @@
 //! the translator never sees raw YAML.
 
 pub mod apk;
+pub mod cp;
 pub mod key;
 pub mod load;
 pub mod resource;

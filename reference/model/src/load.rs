@@ -201,6 +201,34 @@ fn parse_value(source_name: &str, value: Value) -> Result<Parsed, LoadError> {
             ("dp.wso2.com", "RateLimitPolicy") => {
                 Resource::RateLimitPolicy(deserialize(source_name, &kind, &display_name, value)?)
             }
+            ("dp.wso2.com", "Authentication") => {
+                Resource::Authentication(deserialize(source_name, &kind, &display_name, value)?)
+            }
+            ("dp.wso2.com", "TokenIssuer") => {
+                Resource::TokenIssuer(deserialize(source_name, &kind, &display_name, value)?)
+            }
+            ("dp.wso2.com", "Scope") => {
+                Resource::Scope(deserialize(source_name, &kind, &display_name, value)?)
+            }
+            ("dp.wso2.com", "Backend") => {
+                Resource::Backend(deserialize(source_name, &kind, &display_name, value)?)
+            }
+            ("dp.wso2.com", "APIPolicy") => {
+                Resource::ApiPolicy(deserialize(source_name, &kind, &display_name, value)?)
+            }
+            ("dp.wso2.com", "BackendJWT") => {
+                Resource::BackendJwt(deserialize(source_name, &kind, &display_name, value)?)
+            }
+            ("cp.wso2.com", "Application") => {
+                Resource::Application(deserialize(source_name, &kind, &display_name, value)?)
+            }
+            ("cp.wso2.com", "ApplicationMapping") => {
+                Resource::ApplicationMapping(deserialize(source_name, &kind, &display_name, value)?)
+            }
+            ("cp.wso2.com", "Subscription") => {
+                Resource::Subscription(deserialize(source_name, &kind, &display_name, value)?)
+            }
+            ("", "ConfigMap") => Resource::ConfigMap(deserialize(source_name, &kind, &display_name, value)?),
             _ => {
                 return Ok(Parsed::Skipped(Skipped {
                     source: source_name.to_string(),

@@ -9,8 +9,18 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::apk::api::Api;
+use crate::apk::api_policy::ApiPolicy;
+use crate::apk::authentication::Authentication;
+use crate::apk::backend::Backend;
+use crate::apk::backend_jwt::BackendJwt;
 use crate::apk::rate_limit::RateLimitPolicy;
+use crate::apk::scope::Scope;
+use crate::apk::token_issuer::TokenIssuer;
+use crate::cp::application::Application;
+use crate::cp::application::ApplicationMapping;
+use crate::cp::subscription::Subscription;
 use crate::key::ObjectRef;
+use k8s_openapi::api::core::v1::ConfigMap;
 
 /// A resource of a kind the gateway serves.
 #[derive(Clone, Debug)]
@@ -35,6 +45,26 @@ pub enum Resource {
     Api(Api),
     /// `dp.wso2.com` RateLimitPolicy.
     RateLimitPolicy(RateLimitPolicy),
+    /// `dp.wso2.com` Authentication.
+    Authentication(Authentication),
+    /// `dp.wso2.com` TokenIssuer.
+    TokenIssuer(TokenIssuer),
+    /// `dp.wso2.com` Scope.
+    Scope(Scope),
+    /// `dp.wso2.com` Backend.
+    Backend(Backend),
+    /// `dp.wso2.com` APIPolicy.
+    ApiPolicy(ApiPolicy),
+    /// `dp.wso2.com` BackendJWT.
+    BackendJwt(BackendJwt),
+    /// `cp.wso2.com` Application.
+    Application(Application),
+    /// `cp.wso2.com` ApplicationMapping.
+    ApplicationMapping(ApplicationMapping),
+    /// `cp.wso2.com` Subscription.
+    Subscription(Subscription),
+    /// `core` ConfigMap.
+    ConfigMap(ConfigMap),
 }
 
 /// A document of a kind the gateway does not serve (Deployments, for example).
@@ -64,6 +94,16 @@ impl Resource {
             Resource::Namespace(r) => &r.metadata,
             Resource::Api(r) => &r.metadata,
             Resource::RateLimitPolicy(r) => &r.metadata,
+            Resource::Authentication(r) => &r.metadata,
+            Resource::TokenIssuer(r) => &r.metadata,
+            Resource::Scope(r) => &r.metadata,
+            Resource::Backend(r) => &r.metadata,
+            Resource::ApiPolicy(r) => &r.metadata,
+            Resource::BackendJwt(r) => &r.metadata,
+            Resource::Application(r) => &r.metadata,
+            Resource::ApplicationMapping(r) => &r.metadata,
+            Resource::Subscription(r) => &r.metadata,
+            Resource::ConfigMap(r) => &r.metadata,
         }
     }
 
@@ -79,6 +119,16 @@ impl Resource {
             Resource::Namespace(r) => &mut r.metadata,
             Resource::Api(r) => &mut r.metadata,
             Resource::RateLimitPolicy(r) => &mut r.metadata,
+            Resource::Authentication(r) => &mut r.metadata,
+            Resource::TokenIssuer(r) => &mut r.metadata,
+            Resource::Scope(r) => &mut r.metadata,
+            Resource::Backend(r) => &mut r.metadata,
+            Resource::ApiPolicy(r) => &mut r.metadata,
+            Resource::BackendJwt(r) => &mut r.metadata,
+            Resource::Application(r) => &mut r.metadata,
+            Resource::ApplicationMapping(r) => &mut r.metadata,
+            Resource::Subscription(r) => &mut r.metadata,
+            Resource::ConfigMap(r) => &mut r.metadata,
         }
     }
 
@@ -95,6 +145,16 @@ impl Resource {
             Resource::Namespace(_) => "Namespace",
             Resource::Api(_) => "API",
             Resource::RateLimitPolicy(_) => "RateLimitPolicy",
+            Resource::Authentication(_) => "Authentication",
+            Resource::TokenIssuer(_) => "TokenIssuer",
+            Resource::Scope(_) => "Scope",
+            Resource::Backend(_) => "Backend",
+            Resource::ApiPolicy(_) => "APIPolicy",
+            Resource::BackendJwt(_) => "BackendJWT",
+            Resource::Application(_) => "Application",
+            Resource::ApplicationMapping(_) => "ApplicationMapping",
+            Resource::Subscription(_) => "Subscription",
+            Resource::ConfigMap(_) => "ConfigMap",
         }
     }
 

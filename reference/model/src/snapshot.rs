@@ -10,10 +10,20 @@ use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 
 use crate::apk::api::Api;
+use crate::apk::api_policy::ApiPolicy;
+use crate::apk::authentication::Authentication;
+use crate::apk::backend::Backend;
+use crate::apk::backend_jwt::BackendJwt;
 use crate::apk::rate_limit::RateLimitPolicy;
+use crate::apk::scope::Scope;
+use crate::apk::token_issuer::TokenIssuer;
+use crate::cp::application::Application;
+use crate::cp::application::ApplicationMapping;
+use crate::cp::subscription::Subscription;
 use crate::key::{ObjectKey, ObjectRef};
 use crate::load::{LoadError, LoadReport};
 use crate::resource::Resource;
+use k8s_openapi::api::core::v1::ConfigMap;
 
 /// Every resource, keyed and sorted so that translation is deterministic.
 #[derive(Clone, Debug, Default)]
@@ -38,6 +48,26 @@ pub struct Snapshot {
     pub apis: BTreeMap<ObjectKey, Api>,
     /// APK RateLimitPolicies.
     pub rate_limit_policies: BTreeMap<ObjectKey, RateLimitPolicy>,
+    /// APK Authentications.
+    pub authentications: BTreeMap<ObjectKey, Authentication>,
+    /// APK TokenIssuers.
+    pub token_issuers: BTreeMap<ObjectKey, TokenIssuer>,
+    /// APK Scopes.
+    pub scopes: BTreeMap<ObjectKey, Scope>,
+    /// APK Backends.
+    pub backends: BTreeMap<ObjectKey, Backend>,
+    /// APK APIPolicies.
+    pub api_policies: BTreeMap<ObjectKey, ApiPolicy>,
+    /// APK BackendJWTs.
+    pub backend_jwts: BTreeMap<ObjectKey, BackendJwt>,
+    /// APK Applications.
+    pub applications: BTreeMap<ObjectKey, Application>,
+    /// APK ApplicationMappings.
+    pub application_mappings: BTreeMap<ObjectKey, ApplicationMapping>,
+    /// APK Subscriptions.
+    pub subscriptions: BTreeMap<ObjectKey, Subscription>,
+    /// Core ConfigMaps: API definitions and certificates.
+    pub config_maps: BTreeMap<ObjectKey, ConfigMap>,
     /// Where each object came from, for error messages.
     pub sources: BTreeMap<ObjectRef, String>,
 }
@@ -105,6 +135,36 @@ impl Snapshot {
             }
             Resource::RateLimitPolicy(r) => {
                 self.rate_limit_policies.insert(key, r);
+            }
+            Resource::Authentication(r) => {
+                self.authentications.insert(key, r);
+            }
+            Resource::TokenIssuer(r) => {
+                self.token_issuers.insert(key, r);
+            }
+            Resource::Scope(r) => {
+                self.scopes.insert(key, r);
+            }
+            Resource::Backend(r) => {
+                self.backends.insert(key, r);
+            }
+            Resource::ApiPolicy(r) => {
+                self.api_policies.insert(key, r);
+            }
+            Resource::BackendJwt(r) => {
+                self.backend_jwts.insert(key, r);
+            }
+            Resource::Application(r) => {
+                self.applications.insert(key, r);
+            }
+            Resource::ApplicationMapping(r) => {
+                self.application_mappings.insert(key, r);
+            }
+            Resource::Subscription(r) => {
+                self.subscriptions.insert(key, r);
+            }
+            Resource::ConfigMap(r) => {
+                self.config_maps.insert(key, r);
             }
         }
         self.sources.insert(object, source.to_string());

@@ -2,7 +2,13 @@
 //! storage versions, so APK manifests apply unchanged.
 
 pub mod api;
+pub mod api_policy;
+pub mod authentication;
+pub mod backend;
+pub mod backend_jwt;
 pub mod rate_limit;
+pub mod scope;
+pub mod token_issuer;
 
 /// APK's data-plane API group.
 pub const DP_GROUP: &str = "dp.wso2.com";
