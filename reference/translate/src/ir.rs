@@ -15,6 +15,9 @@ pub struct Ir {
     /// Limits the rate-limit service enforces, by descriptor.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rate_limits: Vec<RateLimitRule>,
+    /// What the enforcer checks: trusted issuers, per-operation security, applications.
+    #[serde(skip_serializing_if = "Security::is_empty")]
+    pub security: Security,
 }
 
 /// The descriptor key for limits shared by every route of an APK API.
@@ -128,6 +131,244 @@ pub struct Route {
     /// Rate-limit descriptors sent for it, one request to the limiter each.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rate_limits: Vec<RateLimitDescriptor>,
+    /// Path rewrite before forwarding (an APK API's base path becomes its Backend's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path_rewrite: Option<PathRewrite>,
+    /// Upstream behaviour from an APK Backend: timeout and retries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<UpstreamPolicy>,
+    /// What the enforcer checks; none for routes outside APK APIs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enforcer: Option<EnforcerCheck>,
+    /// CORS answered by Envoy for this route.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cors: Option<Cors>,
+}
+
+/// What the enforcer is asked about a request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum EnforcerCheck {
+    /// An operation whose security is in [`Security::operations`].
+    Operation(String),
+    /// An API route open to everyone (security disabled, or a CORS preflight).
+    Public,
+}
+
+/// A regular-expression path rewrite.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PathRewrite {
+    /// RE2 pattern matched against the path (without the query).
+    pub pattern: String,
+    /// Replacement.
+    pub substitution: String,
+}
+
+/// Upstream timeout and retries.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpstreamPolicy {
+    /// Whole-response timeout in seconds (0 disables).
+    pub timeout_seconds: u32,
+    /// Stream idle timeout in seconds (0 disables).
+    pub idle_timeout_seconds: u32,
+    /// Retries, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry: Option<Retry>,
+}
+
+/// Retries of failed upstream attempts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Retry {
+    /// Number of retries.
+    pub count: u32,
+    /// Base back-off in milliseconds.
+    pub base_interval_millis: u32,
+    /// Retried statuses; empty means connection failures and 5xx.
+    pub status_codes: Vec<u32>,
+}
+
+/// Cross-origin resource sharing on a route.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cors {
+    /// Allowed origins (`*` for any).
+    pub allow_origins: Vec<String>,
+    /// Allowed methods.
+    pub allow_methods: Vec<String>,
+    /// Allowed request headers.
+    pub allow_headers: Vec<String>,
+    /// Headers the browser may read.
+    pub expose_headers: Vec<String>,
+    /// Preflight cache lifetime in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<i64>,
+    /// `Access-Control-Allow-Credentials: true`.
+    pub allow_credentials: bool,
+}
+
+/// Everything the enforcer needs, resolved from APK resources.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Security {
+    /// Trusted token issuers, by TokenIssuer `namespace/name`.
+    pub issuers: Vec<Issuer>,
+    /// Security of each operation (an API route rule), by operation id.
+    pub operations: std::collections::BTreeMap<String, OperationSecurity>,
+    /// Client applications and their subscriptions.
+    pub applications: Vec<Application>,
+}
+
+impl Security {
+    /// Whether nothing is secured.
+    pub fn is_empty(&self) -> bool {
+        self.issuers.is_empty() && self.operations.is_empty() && self.applications.is_empty()
+    }
+}
+
+/// A trusted JWT issuer.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Issuer {
+    /// `namespace/name` of the TokenIssuer.
+    pub name: String,
+    /// Expected `iss`.
+    pub issuer: String,
+    /// Organization.
+    pub organization: String,
+    /// Claim naming the client application.
+    pub consumer_key_claim: String,
+    /// Claim carrying the scopes.
+    pub scopes_claim: String,
+    /// JWKS URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks_url: Option<String>,
+    /// PEM certificate or public key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate_pem: Option<String>,
+    /// Remote claim → local claim.
+    pub claim_mappings: Vec<(String, String)>,
+    /// Environments whose APIs accept it (empty: all).
+    pub environments: Vec<String>,
+}
+
+/// Production or sandbox.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub enum KeyType {
+    /// Production routes and keys.
+    #[default]
+    Production,
+    /// Sandbox routes and keys.
+    Sandbox,
+}
+
+/// What one operation requires.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OperationSecurity {
+    /// No credentials needed.
+    pub disabled: bool,
+    /// Bearer tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oauth2: Option<TokenHeader>,
+    /// Raw JWTs in a header (APK's `JWT` type).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwt: Option<TokenHeader>,
+    /// API keys: (`Header`|`Query`, name, send upstream).
+    pub api_keys: Vec<ApiKeyPlace>,
+    /// Scopes a token must all carry.
+    pub scopes: Vec<String>,
+    /// API name.
+    pub api_name: String,
+    /// API version.
+    pub api_version: String,
+    /// API base path (its context).
+    pub api_context: String,
+    /// Organization.
+    pub organization: String,
+    /// APK environment.
+    pub environment: String,
+    /// Production or sandbox route.
+    pub key_type: KeyType,
+    /// Tokens must come from an application subscribed to the API.
+    pub subscription_validation: bool,
+    /// JWT sent to the backend.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend_jwt: Option<BackendJwt>,
+}
+
+/// Where a token is read and whether the backend sees it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenHeader {
+    /// Header name (lower-case).
+    pub header: String,
+    /// Keep it on the upstream request.
+    pub send_token_to_upstream: bool,
+    /// Mandatory (else optional when another credential is given).
+    pub mandatory: bool,
+    /// Accepted audiences (empty: any).
+    pub audiences: Vec<String>,
+}
+
+/// One place an API key may be presented.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyPlace {
+    /// In a query parameter rather than a header.
+    pub in_query: bool,
+    /// Header or parameter name.
+    pub name: String,
+    /// Keep it on the upstream request.
+    pub send_token_to_upstream: bool,
+}
+
+/// The JWT the gateway signs for the backend.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackendJwt {
+    /// Header name.
+    pub header: String,
+    /// `Base64` or `Base64url`.
+    pub encoding: String,
+    /// Lifetime in seconds.
+    pub ttl_seconds: u32,
+    /// Extra claims: (name, value, type).
+    pub custom_claims: Vec<(String, String, String)>,
+}
+
+/// A client application, its consumer keys and its subscriptions.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Application {
+    /// `namespace/name` of the Application.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Owner.
+    pub owner: String,
+    /// Organization.
+    pub organization: String,
+    /// (consumer key, key type, environment).
+    pub consumer_keys: Vec<(String, KeyType, String)>,
+    /// Subscriptions.
+    pub subscriptions: Vec<SubscriptionIr>,
+}
+
+/// A subscription of an application to an API.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubscriptionIr {
+    /// `namespace/name` of the Subscription.
+    pub id: String,
+    /// API name.
+    pub api_name: String,
+    /// API version (or `*`).
+    pub api_version: String,
+    /// `ACTIVE` passes.
+    pub status: String,
+    /// Rate-limit tier.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit_tier: Option<String>,
 }
 
 /// How a request's path is matched.
@@ -238,10 +479,19 @@ pub enum RedirectPath {
 /// A backend: a Service port and the addresses behind it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Cluster {
-    /// `<namespace>/<service>/<port>`.
+    /// `<namespace>/<service>/<port>`, or `backend:<namespace>/<name>` for an APK Backend.
     pub name: String,
-    /// Endpoint addresses (`ip:port`), sorted.
+    /// Endpoint addresses (`ip:port`, or `host:port` when `dns`), sorted.
     pub endpoints: Vec<String>,
+    /// Endpoints are DNS names Envoy resolves.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dns: bool,
+    /// TLS to the backend, with this SNI.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_sni: Option<String>,
+    /// Connection and request limits: (connections, pending, requests, retries).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub circuit_breaker: Option<(u32, u32, u32, u32)>,
 }
 
 /// A TLS certificate and key, from a Secret.

@@ -5,6 +5,8 @@
 //! Two stages, as in Envoy Gateway: resources → [`ir::Ir`] (proxy-neutral, with every
 //! Gateway API decision made) → Envoy xDS resources ([`envoy::to_xds`]).
 
+pub mod apk;
+pub mod backend;
 pub mod envoy;
 pub mod gateway;
 pub mod hostname;

@@ -11,12 +11,13 @@ use portcullis_model::apk::DP_GROUP;
 use portcullis_model::{GATEWAY_GROUP, ObjectKey, SERVICE_NAME_LABEL, Snapshot};
 
 use crate::TranslateInput;
+use crate::apk::{ApiIndex, RuleExtensions, join_path, operation_security};
 use crate::gateway::AcceptedGateway;
 use crate::hostname;
 use crate::ir::{
-    Action, Cluster, HeaderModifier, INVALID_BACKEND, Ir, Listener, PathMatch, Protocol, RateLimitDescriptor,
-    RateLimitRule, Redirect, RedirectPath, Route, RouteMatch, TlsChain, TlsSecret, ValueMatch, VirtualHost,
-    WeightedBackend,
+    Action, Cluster, Cors, EnforcerCheck, HeaderModifier, INVALID_BACKEND, Ir, Listener, OperationSecurity,
+    PathMatch, PathRewrite, Protocol, RateLimitDescriptor, RateLimitRule, Redirect, RedirectPath, Route,
+    RouteMatch, Security, TlsChain, TlsSecret, UpstreamPolicy, ValueMatch, VirtualHost, WeightedBackend,
 };
 use crate::rate_limit::{ApiLimits, api_limits, gateway_limits, operation_limit};
 use crate::refs::{RefFrom, reference_allowed};
@@ -25,11 +26,34 @@ use crate::status::{Condition, ParentReference, RouteParentStatus, RouteStatus, 
 /// A rule made ready for Envoy: its matches and what it does.
 #[derive(Clone, Debug)]
 struct CompiledRule {
-    matches: Vec<RouteMatch>,
+    matches: Vec<CompiledMatch>,
     request_headers: HeaderModifier,
     response_headers: HeaderModifier,
     action: Action,
     rate_limits: Vec<RateLimitDescriptor>,
+    upstream: Option<UpstreamPolicy>,
+    /// What the enforcer checks, for rules of APK APIs.
+    enforcer: Option<EnforcerCheck>,
+    cors: Option<Cors>,
+}
+
+/// A match and the path rewrite that goes with it.
+#[derive(Clone, Debug)]
+struct CompiledMatch {
+    matcher: RouteMatch,
+    rewrite: Option<PathRewrite>,
+    /// A CORS preflight companion: never sent to the enforcer.
+    preflight: bool,
+}
+
+/// What a rule's backends ask of the route besides the cluster split.
+#[derive(Default)]
+struct BackendExtras {
+    /// The APK Backend's base path, which replaces the API's.
+    base_path: Option<String>,
+    upstream: Option<UpstreamPolicy>,
+    /// Credentials for the backend.
+    request_headers: Vec<(String, String)>,
 }
 
 /// What a rule's filters ask for.
@@ -40,12 +64,20 @@ struct Filters {
     redirect: Option<Redirect>,
     /// Names of RateLimitPolicies attached through `ExtensionRef`.
     rate_limit_policies: Vec<String>,
+    /// Scopes, Authentications and APIPolicies attached through `ExtensionRef`.
+    security: RuleExtensions,
 }
 
 /// Rate limits being collected while rules compile.
 struct RateLimitContext<'a> {
     api: &'a ApiLimits,
     rules: BTreeMap<RateLimitDescriptor, RateLimitRule>,
+}
+
+/// APK APIs and the operations secured so far.
+struct SecurityContext<'a> {
+    apis: ApiIndex<'a>,
+    operations: BTreeMap<String, OperationSecurity>,
 }
 
 /// A route attached to one Gateway listener, with the hostnames it serves there.
@@ -78,10 +110,14 @@ pub fn translate_routes(
         api: &api_limits,
         rules: api_limits.rules.clone(),
     };
+    let mut security = SecurityContext {
+        apis: ApiIndex::new(snapshot),
+        operations: BTreeMap::new(),
+    };
 
     for (key, route) in &snapshot.http_routes {
         let generation = route.metadata.generation.unwrap_or(1);
-        let compiled = compile_rules(snapshot, key, route, &mut clusters, &mut limits);
+        let compiled = compile_rules(snapshot, key, route, &mut clusters, &mut limits, &mut security);
         let created = route
             .metadata
             .creation_timestamp
@@ -203,6 +239,11 @@ pub fn translate_routes(
         limits.rules.insert(rule.descriptor.clone(), rule);
     }
     ir.rate_limits = limits.rules.into_values().collect();
+    ir.security = Security {
+        issuers: crate::apk::issuers(snapshot, statuses),
+        operations: security.operations,
+        applications: crate::apk::applications(snapshot),
+    };
     ir
 }
 
@@ -293,21 +334,69 @@ fn compile_rules(
     route: &HttpRoute,
     clusters: &mut BTreeMap<String, Cluster>,
     limits: &mut RateLimitContext<'_>,
+    security: &mut SecurityContext<'_>,
 ) -> Result<(Vec<CompiledRule>, ResolvedRefsProblem), Rejection> {
     let mut out = Vec::new();
     let mut problem: ResolvedRefsProblem = None;
+    let api = security.apis.for_route(key).cloned();
     for (rule_index, rule) in route.spec.rules.iter().flatten().enumerate() {
         let field = format!("spec.rules[{rule_index}]");
         let matches = compile_matches(&field, rule)?;
-        let filters = compile_filters(&field, rule.filters.as_deref().unwrap_or(&[]))?;
-        let mut action = match filters.redirect {
+        let mut filters = compile_filters(&field, rule.filters.as_deref().unwrap_or(&[]))?;
+        let mut extras = BackendExtras::default();
+        let mut action = match filters.redirect.take() {
             Some(redirect) => Action::Redirect(redirect),
             None => {
-                let (action, rule_problem) = resolve_backends(snapshot, key, &field, rule, clusters);
+                let (action, rule_problem, rule_extras) =
+                    resolve_backends(snapshot, key, &field, rule, clusters);
+                extras = rule_extras;
                 if problem.is_none() {
                     problem = rule_problem;
                 }
                 action
+            }
+        };
+        filters.request.set.extend(extras.request_headers.iter().cloned());
+        let mut enforcer = None;
+        let mut cors = None;
+        let matches = match &api {
+            None => matches
+                .into_iter()
+                .map(|matcher| CompiledMatch {
+                    matcher,
+                    rewrite: None,
+                    preflight: false,
+                })
+                .collect(),
+            Some(api) => {
+                match operation_security(snapshot, api, &filters.security) {
+                    Ok((op, rule_cors)) => {
+                        enforcer = Some(if op.disabled {
+                            EnforcerCheck::Public
+                        } else {
+                            let id = format!("{key}/rule/{rule_index}");
+                            security.operations.insert(id.clone(), op);
+                            EnforcerCheck::Operation(id)
+                        });
+                        cors = rule_cors;
+                    }
+                    Err(message) => {
+                        // Never serve an operation whose security cannot be resolved.
+                        let message = format!("{field}: {message}");
+                        action = Action::Respond {
+                            status: 500,
+                            reason: message.clone(),
+                        };
+                        problem.get_or_insert(("InvalidExtensionRef", message));
+                        enforcer = Some(EnforcerCheck::Public);
+                    }
+                }
+                api_matches(
+                    &api.base_paths(),
+                    matches,
+                    extras.base_path.as_deref(),
+                    cors.is_some(),
+                )
             }
         };
         let mut rate_limits = Vec::new();
@@ -339,9 +428,56 @@ fn compile_rules(
             response_headers: filters.response,
             action,
             rate_limits,
+            upstream: extras.upstream,
+            enforcer,
+            cors,
         });
     }
     Ok((out, problem))
+}
+
+/// An API route's matches under each of the API's base paths, each rewriting that base path to
+/// the backend's; with CORS, an `OPTIONS` companion per match that skips the enforcer.
+fn api_matches(
+    bases: &[String],
+    matches: Vec<RouteMatch>,
+    backend_base: Option<&str>,
+    cors: bool,
+) -> Vec<CompiledMatch> {
+    let target = backend_base.unwrap_or("").trim_end_matches('/');
+    let mut out = Vec::new();
+    for base in bases {
+        let rewrite = PathRewrite {
+            pattern: format!("^{}/?", regex::escape(base.trim_end_matches('/'))),
+            substitution: format!("{target}/"),
+        };
+        for m in &matches {
+            let path = match &m.path {
+                PathMatch::Exact(p) => PathMatch::Exact(join_path(base, p)),
+                PathMatch::Prefix(p) => PathMatch::Prefix(join_path(base, p)),
+                PathMatch::Regex(p) => {
+                    PathMatch::Regex(format!("{}{}", regex::escape(base.trim_end_matches('/')), p))
+                }
+            };
+            let matcher = RouteMatch { path, ..m.clone() };
+            if cors {
+                out.push(CompiledMatch {
+                    matcher: RouteMatch {
+                        method: Some("OPTIONS".to_string()),
+                        ..matcher.clone()
+                    },
+                    rewrite: Some(rewrite.clone()),
+                    preflight: true,
+                });
+            }
+            out.push(CompiledMatch {
+                matcher,
+                rewrite: Some(rewrite.clone()),
+                preflight: false,
+            });
+        }
+    }
+    out
 }
 
 fn check_regex(field: &str, pattern: &str) -> Result<(), Rejection> {
@@ -465,6 +601,7 @@ fn compile_filters(field: &str, filters: &[HttpRouteRulesFilters]) -> Result<Fil
         response,
         redirect,
         rate_limit_policies,
+        security,
     } = &mut out;
     for (i, filter) in filters.iter().enumerate() {
         let at = format!("{field}.filters[{i}]");
@@ -553,6 +690,20 @@ fn compile_filters(field: &str, filters: &[HttpRouteRulesFilters]) -> Result<Fil
                     rate_limit_policies.push(r.name.clone());
                 }
             }
+            FilterType::ExtensionRef
+                if filter.extension_ref.as_ref().is_some_and(|r| {
+                    r.group == DP_GROUP && matches!(r.kind.as_str(), "Scope" | "Authentication" | "APIPolicy")
+                }) =>
+            {
+                if let Some(r) = &filter.extension_ref {
+                    let list = match r.kind.as_str() {
+                        "Scope" => &mut security.scopes,
+                        "Authentication" => &mut security.authentications,
+                        _ => &mut security.api_policies,
+                    };
+                    list.push(r.name.clone());
+                }
+            }
             FilterType::UrlRewrite
             | FilterType::RequestMirror
             | FilterType::ExtensionRef
@@ -578,7 +729,8 @@ fn resolve_backends(
     field: &str,
     rule: &HttpRouteRules,
     clusters: &mut BTreeMap<String, Cluster>,
-) -> (Action, ResolvedRefsProblem) {
+) -> (Action, ResolvedRefsProblem, BackendExtras) {
+    let mut extras = BackendExtras::default();
     let refs = rule.backend_refs.as_deref().unwrap_or(&[]);
     if refs.is_empty() {
         return (
@@ -587,6 +739,7 @@ fn resolve_backends(
                 reason: format!("{field}: no backendRefs"),
             },
             None,
+            extras,
         );
     }
     let mut problem: ResolvedRefsProblem = None;
@@ -598,7 +751,35 @@ fn resolve_backends(
         let kind = r.kind.as_deref().unwrap_or("Service");
         let namespace = r.namespace.clone().unwrap_or_else(|| route.namespace.clone());
         let weight = u32::try_from(r.weight.unwrap_or(1)).unwrap_or(0);
-        let issue = if !(group.is_empty() || group == "core") || kind != "Service" {
+        let issue = if group == DP_GROUP && kind == "Backend" {
+            if namespace != route.namespace {
+                Some((
+                    "RefNotPermitted",
+                    format!("{at}: a Backend must be in the route's namespace"),
+                ))
+            } else {
+                let backend_key = ObjectKey::new(namespace.clone(), r.name.clone());
+                match crate::backend::resolve(snapshot, &backend_key) {
+                    Err(message) => Some(("BackendNotFound", format!("{at}: {message}"))),
+                    Ok(resolved) => {
+                        if weight > 0 {
+                            let name = resolved.cluster.name.clone();
+                            clusters.entry(name.clone()).or_insert(resolved.cluster);
+                            backends.push(WeightedBackend {
+                                cluster: name,
+                                weight,
+                            });
+                            if extras.base_path.is_none() {
+                                extras.base_path = Some(resolved.base_path);
+                                extras.upstream = resolved.upstream;
+                                extras.request_headers = resolved.request_headers;
+                            }
+                        }
+                        None
+                    }
+                }
+            }
+        } else if !(group.is_empty() || group == "core") || kind != "Service" {
             Some((
                 "InvalidKind",
                 format!(
@@ -657,6 +838,9 @@ fn resolve_backends(
                                 clusters.entry(name.clone()).or_insert_with(|| Cluster {
                                     name: name.clone(),
                                     endpoints: endpoints(snapshot, &service_key, service_port),
+                                    dns: false,
+                                    tls_sni: None,
+                                    circuit_breaker: None,
                                 });
                                 backends.push(WeightedBackend {
                                     cluster: name,
@@ -698,11 +882,11 @@ fn resolve_backends(
     } else {
         Action::Forward(backends)
     };
-    (action, problem)
+    (action, problem, extras)
 }
 
 /// Addresses behind a Service port, from the EndpointSlices labelled with its name.
-fn endpoints(
+pub(crate) fn endpoints(
     snapshot: &Snapshot,
     service: &ObjectKey,
     port: &k8s_openapi::api::core::v1::ServicePort,
@@ -793,14 +977,26 @@ fn virtual_hosts(attachments: &[&Attachment]) -> Vec<VirtualHost> {
                         continue; // the same route attached through two listeners
                     }
                     entries.push((
-                        precedence(m, &a.created, &a.route, rule_index, match_index),
+                        precedence(&m.matcher, &a.created, &a.route, rule_index, match_index),
                         Route {
                             name,
-                            matcher: m.clone(),
+                            matcher: m.matcher.clone(),
                             request_headers: rule.request_headers.clone(),
                             response_headers: rule.response_headers.clone(),
                             action: rule.action.clone(),
-                            rate_limits: rule.rate_limits.clone(),
+                            rate_limits: if m.preflight {
+                                Vec::new()
+                            } else {
+                                rule.rate_limits.clone()
+                            },
+                            path_rewrite: m.rewrite.clone(),
+                            upstream: rule.upstream.clone(),
+                            enforcer: if m.preflight {
+                                rule.enforcer.as_ref().map(|_| EnforcerCheck::Public)
+                            } else {
+                                rule.enforcer.clone()
+                            },
+                            cors: rule.cors.clone(),
                         },
                     ));
                 }
@@ -900,5 +1096,6 @@ fn build_ir(
             .collect(),
         secrets: secrets.into_values().collect(),
         rate_limits: Vec::new(),
+        security: Security::default(),
     }
 }

@@ -148,6 +148,9 @@ pub struct Statuses {
     /// APK RateLimitPolicies.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub rate_limit_policies: BTreeMap<String, PolicyStatus>,
+    /// Other APK resources with a status of their own, by `<Kind> <namespace>/<name>`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub policies: BTreeMap<String, PolicyStatus>,
 }
 
 /// `status` of a policy.
@@ -208,6 +211,14 @@ impl Statuses {
             for c in &status.conditions {
                 rows.push(StatusRow {
                     object: format!("RateLimitPolicy {name}"),
+                    condition: c.clone(),
+                });
+            }
+        }
+        for (name, status) in &self.policies {
+            for c in &status.conditions {
+                rows.push(StatusRow {
+                    object: name.clone(),
                     condition: c.clone(),
                 });
             }

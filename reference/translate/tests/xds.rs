@@ -240,22 +240,33 @@ fn no_resource_is_orphaned_or_dangling() {
             "{case}: SDS names = names the filter chains ask for"
         );
 
-        // Every cluster is EDS over ADS with its own load assignment, and is routed to.
+        // Every cluster is EDS over ADS with its own load assignment, or strict DNS with its
+        // endpoints inline; and every cluster is routed to.
         let clusters = xds.names(type_url::CLUSTER);
-        assert_eq!(
-            xds.names(type_url::ENDPOINT),
-            clusters,
-            "{case}: one ClusterLoadAssignment per cluster"
-        );
+        let mut eds_clusters = BTreeSet::new();
         for (name, c) in xds.all::<Cluster>(type_url::CLUSTER) {
             assert_eq!(c.name, name);
+            let kind = c.cluster_discovery_type.clone();
+            if kind
+                == Some(cluster::ClusterDiscoveryType::Type(
+                    cluster::DiscoveryType::StrictDns as i32,
+                ))
+            {
+                let inline = c
+                    .load_assignment
+                    .as_ref()
+                    .expect("a DNS cluster has inline endpoints");
+                assert!(!inline.endpoints.is_empty(), "{case}: {name} has endpoints");
+                continue;
+            }
             assert_eq!(
-                c.cluster_discovery_type,
+                kind,
                 Some(cluster::ClusterDiscoveryType::Type(
                     cluster::DiscoveryType::Eds as i32
                 )),
-                "{case}: {name} is an EDS cluster"
+                "{case}: {name} is an EDS or a strict DNS cluster"
             );
+            eds_clusters.insert(name.clone());
             let eds = c.eds_cluster_config.as_ref().expect("EDS config");
             assert!(
                 is_ads(eds.eds_config.as_ref()),
@@ -263,6 +274,11 @@ fn no_resource_is_orphaned_or_dangling() {
             );
             assert!(eds.service_name.is_empty() || eds.service_name == name);
         }
+        assert_eq!(
+            xds.names(type_url::ENDPOINT),
+            eds_clusters,
+            "{case}: one ClusterLoadAssignment per EDS cluster"
+        );
         for (name, cla) in xds.all::<ClusterLoadAssignment>(type_url::ENDPOINT) {
             assert_eq!(cla.cluster_name, name);
         }

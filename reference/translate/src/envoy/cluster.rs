@@ -1,26 +1,91 @@
 //! Clusters and their endpoints.
 
-use envoy_types::pb::envoy::config::cluster::v3::{Cluster, cluster};
-use envoy_types::pb::envoy::config::core::v3::{Address, SocketAddress, address, socket_address};
+use envoy_types::pb::envoy::config::cluster::v3::{CircuitBreakers, Cluster, circuit_breakers, cluster};
+use envoy_types::pb::envoy::config::core::v3::{
+    Address, SocketAddress, TransportSocket, address, socket_address, transport_socket,
+};
 use envoy_types::pb::envoy::config::endpoint::v3::{
     ClusterLoadAssignment, Endpoint, LbEndpoint, LocalityLbEndpoints, lb_endpoint,
 };
-use envoy_types::pb::google::protobuf::Duration;
+use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::UpstreamTlsContext;
+use envoy_types::pb::google::protobuf::{Duration, UInt32Value};
 
 use crate::ir;
 
-/// An EDS cluster for a backend.
+/// A cluster for a backend: EDS for known addresses, strict DNS for host names.
 pub fn cluster(c: &ir::Cluster) -> Cluster {
-    Cluster {
+    let mut out = Cluster {
         name: c.name.clone(),
         connect_timeout: Some(Duration { seconds: 2, nanos: 0 }),
-        cluster_discovery_type: Some(cluster::ClusterDiscoveryType::Type(
+        ..Default::default()
+    };
+    if c.dns {
+        out.cluster_discovery_type = Some(cluster::ClusterDiscoveryType::Type(
+            cluster::DiscoveryType::StrictDns as i32,
+        ));
+        out.load_assignment = Some(dns_assignment(c));
+    } else {
+        out.cluster_discovery_type = Some(cluster::ClusterDiscoveryType::Type(
             cluster::DiscoveryType::Eds as i32,
-        )),
-        eds_cluster_config: Some(cluster::EdsClusterConfig {
+        ));
+        out.eds_cluster_config = Some(cluster::EdsClusterConfig {
             eds_config: Some(super::ads()),
             service_name: String::new(),
-        }),
+        });
+    }
+    if let Some(sni) = &c.tls_sni {
+        let context = UpstreamTlsContext {
+            sni: sni.clone(),
+            ..Default::default()
+        };
+        out.transport_socket = Some(TransportSocket {
+            name: "envoy.transport_sockets.tls".to_string(),
+            config_type: Some(transport_socket::ConfigType::TypedConfig(super::any(&context))),
+        });
+    }
+    if let Some((connections, pending, requests, retries)) = c.circuit_breaker {
+        let limit = |value: u32| Some(UInt32Value { value });
+        out.circuit_breakers = Some(CircuitBreakers {
+            thresholds: vec![circuit_breakers::Thresholds {
+                max_connections: limit(connections),
+                max_pending_requests: limit(pending),
+                max_requests: limit(requests),
+                max_retries: limit(retries),
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+    }
+    out
+}
+
+/// Inline endpoints of a DNS cluster: `host:port` pairs Envoy resolves.
+fn dns_assignment(c: &ir::Cluster) -> ClusterLoadAssignment {
+    let lb_endpoints = c
+        .endpoints
+        .iter()
+        .filter_map(|e| e.rsplit_once(':'))
+        .filter_map(|(host, port)| Some((host, port.parse::<u32>().ok()?)))
+        .map(|(host, port)| LbEndpoint {
+            host_identifier: Some(lb_endpoint::HostIdentifier::Endpoint(Endpoint {
+                address: Some(Address {
+                    address: Some(address::Address::SocketAddress(SocketAddress {
+                        address: host.to_string(),
+                        port_specifier: Some(socket_address::PortSpecifier::PortValue(port)),
+                        ..Default::default()
+                    })),
+                }),
+                ..Default::default()
+            })),
+            ..Default::default()
+        })
+        .collect();
+    ClusterLoadAssignment {
+        cluster_name: c.name.clone(),
+        endpoints: vec![LocalityLbEndpoints {
+            lb_endpoints,
+            ..Default::default()
+        }],
         ..Default::default()
     }
 }

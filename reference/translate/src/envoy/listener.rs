@@ -31,11 +31,7 @@ pub fn listener(l: &ir::Listener) -> Listener {
     match l.protocol {
         Protocol::Http => {
             out.filter_chains.push(FilterChain {
-                filters: vec![connection_manager(
-                    &l.name,
-                    &l.name,
-                    rate_limited(&l.virtual_hosts),
-                )],
+                filters: vec![connection_manager(&l.name, &l.name, &l.virtual_hosts)],
                 ..Default::default()
             });
         }
@@ -56,11 +52,7 @@ pub fn listener(l: &ir::Listener) -> Listener {
                         server_names: chain.server_names.clone(),
                         ..Default::default()
                     }),
-                    filters: vec![connection_manager(
-                        &chain.name,
-                        &chain.name,
-                        rate_limited(&chain.virtual_hosts),
-                    )],
+                    filters: vec![connection_manager(&chain.name, &chain.name, &chain.virtual_hosts)],
                     transport_socket: Some(tls_socket(&chain.secrets)),
                     ..Default::default()
                 });
@@ -70,15 +62,27 @@ pub fn listener(l: &ir::Listener) -> Listener {
     out
 }
 
-/// Whether any route of a table asks the rate-limit service.
-fn rate_limited(hosts: &[ir::VirtualHost]) -> bool {
-    hosts
-        .iter()
-        .any(|vh| vh.routes.iter().any(|r| !r.rate_limits.is_empty()))
+/// Whether any route of a table satisfies `test`.
+fn any_route(hosts: &[ir::VirtualHost], test: impl Fn(&ir::Route) -> bool) -> bool {
+    hosts.iter().any(|vh| vh.routes.iter().any(&test))
 }
 
-fn connection_manager(stat_prefix: &str, route_table: &str, rate_limited: bool) -> Filter {
+/// Whether a route table needs the enforcer: some route belongs to an APK API.
+pub(super) fn secured(hosts: &[ir::VirtualHost]) -> bool {
+    any_route(hosts, |r| r.enforcer.is_some())
+}
+
+fn connection_manager(stat_prefix: &str, route_table: &str, hosts: &[ir::VirtualHost]) -> Filter {
+    let rate_limited = any_route(hosts, |r| !r.rate_limits.is_empty());
+    // CORS answers preflights before anyone asks for credentials; then authentication; then
+    // limits, which may key on the identity the enforcer found.
     let mut http_filters = Vec::new();
+    if any_route(hosts, |r| r.cors.is_some()) {
+        http_filters.push(super::security::cors_filter());
+    }
+    if secured(hosts) {
+        http_filters.push(super::security::ext_authz_filter());
+    }
     if rate_limited {
         http_filters.push(super::rate_limit::filter());
     }

@@ -5,6 +5,7 @@ mod listener;
 pub mod rate_limit;
 mod route;
 mod secret;
+pub mod security;
 
 use std::collections::BTreeMap;
 
@@ -57,9 +58,12 @@ pub fn to_xds(ir: &Ir) -> XdsResources {
         out.entry(type_url::CLUSTER.to_string())
             .or_default()
             .insert(c.name.clone(), any(&cluster::cluster(c)));
-        out.entry(type_url::ENDPOINT.to_string())
-            .or_default()
-            .insert(c.name.clone(), any(&cluster::load_assignment(c)));
+        // DNS clusters carry their endpoints inline.
+        if !c.dns {
+            out.entry(type_url::ENDPOINT.to_string())
+                .or_default()
+                .insert(c.name.clone(), any(&cluster::load_assignment(c)));
+        }
     }
     for s in &ir.secrets {
         out.entry(type_url::SECRET.to_string())

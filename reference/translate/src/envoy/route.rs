@@ -9,10 +9,11 @@ use envoy_types::pb::envoy::config::route::v3::{
     query_parameter_matcher::QueryParameterMatchSpecifier, redirect_action, route, route_action, route_match,
     weighted_cluster::ClusterWeight,
 };
+use envoy_types::pb::envoy::config::route::v3::{RetryPolicy, retry_policy};
 use envoy_types::pb::envoy::r#type::matcher::v3::{
     RegexMatchAndSubstitute, RegexMatcher, StringMatcher, string_matcher::MatchPattern,
 };
-use envoy_types::pb::google::protobuf::UInt32Value;
+use envoy_types::pb::google::protobuf::{Duration, UInt32Value};
 
 use crate::ir::{self, Action, INVALID_BACKEND, PathMatch, ValueMatch};
 
@@ -29,20 +30,21 @@ pub fn route_tables(l: &ir::Listener) -> Vec<RouteConfiguration> {
 }
 
 fn table(name: &str, hosts: &[ir::VirtualHost]) -> RouteConfiguration {
+    let secured = super::listener::secured(hosts);
     RouteConfiguration {
         name: name.to_string(),
-        virtual_hosts: hosts.iter().map(virtual_host).collect(),
+        virtual_hosts: hosts.iter().map(|vh| virtual_host(vh, secured)).collect(),
         // Without this Envoy may answer before a new cluster's endpoints arrive.
         validate_clusters: Some(envoy_types::pb::google::protobuf::BoolValue { value: false }),
         ..Default::default()
     }
 }
 
-fn virtual_host(vh: &ir::VirtualHost) -> VirtualHost {
+fn virtual_host(vh: &ir::VirtualHost, secured: bool) -> VirtualHost {
     VirtualHost {
         name: vh.hostname.clone(),
         domains: vec![vh.hostname.clone()],
-        routes: vh.routes.iter().map(route).collect(),
+        routes: vh.routes.iter().map(|r| route(r, secured)).collect(),
         ..Default::default()
     }
 }
@@ -81,7 +83,48 @@ fn header_options(m: &ir::HeaderModifier) -> Vec<HeaderValueOption> {
         .collect()
 }
 
-fn route(r: &ir::Route) -> Route {
+/// The upstream parts of a route action: path rewrite, timeouts, retries.
+fn upstream_settings(r: &ir::Route, action: &mut RouteAction) {
+    if let Some(rewrite) = &r.path_rewrite {
+        action.regex_rewrite = Some(RegexMatchAndSubstitute {
+            pattern: Some(RegexMatcher {
+                regex: rewrite.pattern.clone(),
+                ..Default::default()
+            }),
+            substitution: rewrite.substitution.clone(),
+        });
+    }
+    if let Some(upstream) = &r.upstream {
+        let seconds = |s: u32| Duration {
+            seconds: i64::from(s),
+            nanos: 0,
+        };
+        action.timeout = Some(seconds(upstream.timeout_seconds));
+        action.idle_timeout = Some(seconds(upstream.idle_timeout_seconds));
+        if let Some(retry) = &upstream.retry {
+            let millis = |ms: u32| Duration {
+                seconds: i64::from(ms / 1000),
+                nanos: i32::try_from((ms % 1000) * 1_000_000).unwrap_or(0),
+            };
+            action.retry_policy = Some(RetryPolicy {
+                retry_on: if retry.status_codes.is_empty() {
+                    "5xx,reset,connect-failure".to_string()
+                } else {
+                    "retriable-status-codes,reset,connect-failure".to_string()
+                },
+                num_retries: Some(UInt32Value { value: retry.count }),
+                retriable_status_codes: retry.status_codes.clone(),
+                retry_back_off: Some(retry_policy::RetryBackOff {
+                    base_interval: Some(millis(retry.base_interval_millis)),
+                    max_interval: Some(millis(retry.base_interval_millis.saturating_mul(10))),
+                }),
+                ..Default::default()
+            });
+        }
+    }
+}
+
+fn route(r: &ir::Route, secured: bool) -> Route {
     let m = &r.matcher;
     let path_specifier = Some(match &m.path {
         PathMatch::Exact(p) => route_match::PathSpecifier::Path(p.clone()),
@@ -128,7 +171,7 @@ fn route(r: &ir::Route) -> Route {
             route_action::ClusterNotFoundResponseCode::ServiceUnavailable as i32
         }
     };
-    let action = match &r.action {
+    let mut action = match &r.action {
         Action::Forward(backends) if backends.len() == 1 => route::Action::Route(RouteAction {
             rate_limits: super::rate_limit::route_actions(&r.rate_limits),
             cluster_specifier: Some(route_action::ClusterSpecifier::Cluster(
@@ -161,8 +204,27 @@ fn route(r: &ir::Route) -> Route {
             ..Default::default()
         }),
     };
+    if let route::Action::Route(forward) = &mut action {
+        upstream_settings(r, forward);
+    }
+    let mut typed_per_filter_config = std::collections::HashMap::new();
+    // At most one entry per route: protobuf maps encode in hash order, and one entry keeps the
+    // output byte-for-byte deterministic.
+    if let Some(cors) = &r.cors {
+        typed_per_filter_config.insert(
+            super::security::CORS_FILTER.to_string(),
+            super::security::cors_policy(cors),
+        );
+    } else if secured && r.enforcer.is_none() {
+        typed_per_filter_config.insert(
+            super::security::EXT_AUTHZ_FILTER.to_string(),
+            super::security::ext_authz_disabled(),
+        );
+    }
     Route {
         name: r.name.clone(),
+        metadata: r.enforcer.as_ref().map(super::security::route_metadata),
+        typed_per_filter_config,
         r#match: Some(RouteMatch {
             path_specifier,
             headers,
