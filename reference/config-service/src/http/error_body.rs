@@ -156,3 +156,87 @@ impl IntoResponse for ApiError {
         (self.status, Json(self.body)).into_response()
     }
 }
+
+impl ApiError {
+    /// APK's 909017: a required form part is missing.
+    pub(crate) fn missing_part(part: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_ACCEPTABLE,
+            909017,
+            "Invalid API request",
+            &format!("the form part {part} is required"),
+        )
+    }
+
+    /// APK's 909001: no API with this id.
+    pub(crate) fn not_found(id: &str) -> Self {
+        let message = format!("{id} not found");
+        Self::new(StatusCode::NOT_FOUND, 909001, &message, &message)
+    }
+}
+
+/// APK's code and message for an apk-conf that does not fit the schema.
+const INVALID_APK_CONF: (i64, &str) = (909029, "Invalid apk-conf provided");
+
+impl From<crate::apk_conf::ApkConfError> for ApiError {
+    fn from(error: crate::apk_conf::ApkConfError) -> Self {
+        let (code, message) = INVALID_APK_CONF;
+        let mut api_error = Self::new(StatusCode::BAD_REQUEST, code, message, &error.to_string());
+        api_error.body.error = error
+            .errors()
+            .iter()
+            .map(|field| ErrorItem {
+                code: code.to_string(),
+                message: message.to_owned(),
+                description: field.to_string(),
+            })
+            .collect();
+        api_error
+    }
+}
+
+impl From<crate::resources::GenerateError> for ApiError {
+    fn from(error: crate::resources::GenerateError) -> Self {
+        use crate::resources::GenerateError;
+        let description = error.to_string();
+        match error {
+            GenerateError::ConflictingRateLimits => {
+                Self::new(StatusCode::NOT_ACCEPTABLE, 909026, &description, &description)
+            }
+            GenerateError::UnsupportedApiType(_) => Self::new(
+                StatusCode::BAD_REQUEST,
+                909042,
+                "Unsupported API type",
+                &description,
+            ),
+            GenerateError::InvalidEndpoint { .. } | GenerateError::InvalidPolicy(_) => Self::new(
+                StatusCode::NOT_ACCEPTABLE,
+                909018,
+                "Invalid API request",
+                &description,
+            ),
+            GenerateError::Serialize(_) => Self::internal(),
+        }
+    }
+}
+
+impl From<crate::deployer::DeployError> for ApiError {
+    fn from(error: crate::deployer::DeployError) -> Self {
+        use crate::deployer::DeployError;
+        match error {
+            DeployError::InvalidConf(error) => error.into(),
+            DeployError::Generate(error) => error.into(),
+            DeployError::InvalidId(_) => Self::bad_request(&error.to_string()),
+            DeployError::NotFound(id) => Self::not_found(&id),
+            DeployError::Io { .. } => {
+                tracing::error!(%error, "deploy failed");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    909028,
+                    "Internal error occured while deploying API",
+                    "Internal error occured while deploying API",
+                )
+            }
+        }
+    }
+}

@@ -1,7 +1,11 @@
-//! The Config Service over HTTP: `POST /api/configurator/1.3.0/apis/generate-configuration`.
+//! The Config Service over HTTP (`generate-configuration`, `generate-k8s-resources`) and the
+//! Deployer (`deploy`, `undeploy`).
 
+mod deploy;
 mod error_body;
 mod fetch;
+mod form;
+mod k8s;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -10,20 +14,25 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
+pub use deploy::{DEPLOY_PATH, UNDEPLOY_PATH, deployer_router};
 pub use error_body::{ApiError, ErrorBody, ErrorItem};
+pub use k8s::{GENERATED_NAMESPACE, zip_files};
 
 use crate::apk_conf::ApiType;
 use crate::definition::{DefinitionError, generate_apk_conf};
 
 /// Path of the generator, as exposed by APK 1.3 through its gateway.
 pub const GENERATE_CONFIGURATION_PATH: &str = "/api/configurator/1.3.0/apis/generate-configuration";
+/// Path of the resource generator (`?organization=<org>`, `default` when absent).
+pub const GENERATE_K8S_RESOURCES_PATH: &str = "/api/configurator/1.3.0/apis/generate-k8s-resources";
 /// Largest request body accepted (10 MiB); larger ones get 413.
 pub const BODY_LIMIT: usize = 10 * 1024 * 1024;
 
-/// The Config Service routes.
+/// The Config Service routes: generate-configuration and generate-k8s-resources.
 pub fn router() -> Router {
     Router::new()
         .route(GENERATE_CONFIGURATION_PATH, post(generate_configuration))
+        .route(GENERATE_K8S_RESOURCES_PATH, post(k8s::generate_k8s_resources))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }
 

@@ -1,0 +1,152 @@
+//! APK's Deployer over a resource folder: deploying an apk-conf writes its generated resources
+//! as one file `<dir>/api-<id>.yaml`, which the embedded gateway's folder mode loads;
+//! undeploying removes it.
+//!
+//! Files are replaced atomically (written to a temporary file in the same folder, then
+//! renamed), so a failed deploy leaves the previous state.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::apk_conf::{ApkConfError, parse_apk_conf};
+use crate::resources::{GenerateError, generate_resources};
+
+/// Organization used when none is given (APK's default organization).
+pub const DEFAULT_ORGANIZATION: &str = "default";
+
+/// Why a deploy or undeploy failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    /// The apk-conf is not valid.
+    #[error(transparent)]
+    InvalidConf(#[from] ApkConfError),
+    /// Resources could not be generated.
+    #[error(transparent)]
+    Generate(#[from] GenerateError),
+    /// The id cannot be used as a file name.
+    #[error("invalid API id {0:?}: only letters, digits, '.', '_' and '-' are allowed")]
+    InvalidId(String),
+    /// No API with this id is deployed.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The folder could not be written.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// A deployed API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployedApi {
+    /// Its id.
+    pub id: String,
+    /// The apk-conf as stored, with `id` filled in.
+    pub apk_conf_yaml: String,
+}
+
+/// Deploys APIs into a resource folder.
+#[derive(Debug, Clone)]
+pub struct Deployer {
+    dir: PathBuf,
+    namespace: String,
+    organization: String,
+}
+
+/// Whether `id` is non-empty, made of `[A-Za-z0-9._-]`, and not `.` or `..`.
+pub fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id != "."
+        && id != ".."
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+impl Deployer {
+    /// A deployer writing into `dir`, placing resources in `namespace`, for APK's default
+    /// organization.
+    pub fn new(dir: impl Into<PathBuf>, namespace: impl Into<String>) -> Self {
+        Deployer {
+            dir: dir.into(),
+            namespace: namespace.into(),
+            organization: DEFAULT_ORGANIZATION.to_owned(),
+        }
+    }
+
+    /// The same deployer for another organization.
+    pub fn with_organization(mut self, organization: impl Into<String>) -> Self {
+        self.organization = organization.into();
+        self
+    }
+
+    /// The folder written into.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The file holding the resources of API `id` (the id must be valid).
+    pub fn file_for(&self, id: &str) -> Result<PathBuf, DeployError> {
+        if !is_valid_id(id) {
+            return Err(DeployError::InvalidId(id.to_owned()));
+        }
+        Ok(self.dir.join(format!("api-{id}.yaml")))
+    }
+
+    /// Parses `conf_yaml`, generates its resources with `definition` and writes them; a
+    /// redeploy of the same id replaces the file. Returns the stored apk-conf.
+    pub fn deploy(&self, conf_yaml: &str, definition: Option<&str>) -> Result<DeployedApi, DeployError> {
+        let mut conf = parse_apk_conf(conf_yaml)?;
+        if let Some(id) = &conf.id
+            && !is_valid_id(id)
+        {
+            return Err(DeployError::InvalidId(id.clone()));
+        }
+        let generated = generate_resources(&conf, definition, &self.organization, &self.namespace)?;
+        let path = self.file_for(&generated.api_id)?;
+        write_atomically(&self.dir, &path, generated.to_multi_document().as_bytes())?;
+        conf.id = Some(generated.api_id.clone());
+        tracing::info!(id = %generated.api_id, path = %path.display(), "API deployed");
+        Ok(DeployedApi {
+            id: generated.api_id,
+            apk_conf_yaml: conf.to_yaml(),
+        })
+    }
+
+    /// Removes the resources of API `id`.
+    pub fn undeploy(&self, id: &str) -> Result<(), DeployError> {
+        let path = self.file_for(id)?;
+        match std::fs::remove_file(&path) {
+            Ok(()) => {
+                tracing::info!(%id, "API undeployed");
+                Ok(())
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                Err(DeployError::NotFound(id.to_owned()))
+            }
+            Err(source) => Err(DeployError::Io { path, source }),
+        }
+    }
+}
+
+/// Writes `bytes` to a temporary file in `dir`, then renames it over `path`.
+fn write_atomically(dir: &Path, path: &Path, bytes: &[u8]) -> Result<(), DeployError> {
+    let io = |source| DeployError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    // A dot-name without `.yaml` so the gateway's folder scan never loads a half-written file.
+    let mut temp = tempfile::Builder::new()
+        .prefix(".deploying-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io)?;
+    temp.write_all(bytes).map_err(io)?;
+    temp.as_file().sync_all().map_err(io)?;
+    temp.persist(path).map_err(|error| io(error.error))?;
+    Ok(())
+}
