@@ -1,4 +1,4 @@
-//! Parsing `Bearer <token>` header values.
+//! Parsing credential header values: `Bearer <token>` and raw compact JWS.
 
 use crate::error::AuthError;
 
@@ -21,8 +21,25 @@ pub fn parse_bearer(value: &str) -> Result<&str, AuthError> {
     if token.is_empty() {
         return Err(AuthError::BadHeader("empty token"));
     }
-    let jwt_charset = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '=');
-    if !token.chars().all(jwt_charset) || token.split('.').count() != 3 {
+    compact_jws(token)
+}
+
+/// A raw compact JWS (APK's `JWT` header, API keys): no scheme, surrounding blanks ignored.
+pub fn parse_raw_jwt(value: &str) -> Result<&str, AuthError> {
+    if value.len() > MAX_TOKEN_LEN {
+        return Err(AuthError::BadHeader("header too large"));
+    }
+    let token = value.trim();
+    if token.is_empty() {
+        return Err(AuthError::BadHeader("empty token"));
+    }
+    compact_jws(token)
+}
+
+fn compact_jws(token: &str) -> Result<&str, AuthError> {
+    let jwt_charset = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'=');
+    let bytes = token.as_bytes();
+    if !bytes.iter().all(jwt_charset) || bytes.iter().filter(|b| **b == b'.').count() != 2 {
         return Err(AuthError::BadHeader("token is not a compact JWS"));
     }
     Ok(token)
@@ -56,6 +73,22 @@ mod tests {
             );
         }
         assert!(parse_bearer("Bearer invalidToken").is_err());
+    }
+
+    #[test]
+    fn raw_jwts() {
+        assert_eq!(parse_raw_jwt(" a.b.c ").unwrap(), "a.b.c");
+        for bad in ["", "  ", "Bearer a.b.c", "a.b", "a.b.c.d", "a b.c"] {
+            assert!(
+                matches!(parse_raw_jwt(bad), Err(AuthError::BadHeader(_))),
+                "{bad:?}"
+            );
+        }
+        let big = format!("{}.b.c", "a".repeat(MAX_TOKEN_LEN));
+        assert!(matches!(
+            parse_raw_jwt(&big),
+            Err(AuthError::BadHeader("header too large"))
+        ));
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub enum JwksError {
     UnknownKid(String),
     /// The key exists but cannot be used to verify.
     #[error("unusable key: {0}")]
-    BadKey(#[source] jsonwebtoken::errors::Error),
+    BadKey(&'static str),
 }
 
 /// Why a JWT was rejected.
@@ -31,12 +31,18 @@ pub enum JwtError {
     /// Not three base64url segments, or a header/payload that is not JSON.
     #[error("malformed token: {0}")]
     Malformed(String),
-    /// Only RS256 and ES256 are accepted.
+    /// Only RS256 and ES256 are accepted (never `none` nor HMAC).
     #[error("algorithm {0:?} is not accepted")]
-    Algorithm(jsonwebtoken::Algorithm),
+    Algorithm(String),
     /// The `iss` claim matches no configured issuer.
     #[error("untrusted issuer {0:?}")]
     UnknownIssuer(String),
+    /// The issuer is trusted, but not for the route's environment or organization.
+    #[error("issuer {0:?} is not enabled for this environment or organization")]
+    IssuerNotEnabled(String),
+    /// A header value above the size limit.
+    #[error("token too large")]
+    TooLarge,
     /// No verification key could be found.
     #[error(transparent)]
     Key(#[from] JwksError),
@@ -45,7 +51,7 @@ pub enum JwtError {
     Expired,
     /// Signature, audience, `nbf` or another claim check failed.
     #[error("validation failed: {0}")]
-    Invalid(#[source] jsonwebtoken::errors::Error),
+    Invalid(&'static str),
 }
 
 /// A denied request, in APK's vocabulary.
@@ -60,9 +66,19 @@ pub enum AuthError {
     /// A JWT that failed validation (900901 when expired, else 900903).
     #[error(transparent)]
     Jwt(#[from] JwtError),
-    /// An API key that was not issued for this API (900903).
-    #[error("invalid API key")]
-    InvalidApiKey,
+    /// A valid token that may not be used this way, e.g. an API key sent as a bearer token, a
+    /// wrong audience or key type (900903).
+    #[error("invalid credentials: {0}")]
+    InvalidCredentials(&'static str),
+    /// An API key that is not an API key, or not for this API or key type (900903).
+    #[error("invalid API key: {0}")]
+    InvalidApiKey(&'static str),
+    /// The caller's application has no ACTIVE subscription to the API (403, 900908).
+    #[error("subscription validation failed: {0}")]
+    NotSubscribed(&'static str),
+    /// The enforcer could not complete an allowed request, e.g. sign the backend JWT (500, 900900).
+    #[error("internal error: {0}")]
+    Internal(&'static str),
     /// The credential lacks a required scope (900910).
     #[error("missing scope {0:?}")]
     MissingScope(String),
@@ -88,23 +104,43 @@ impl AuthError {
         match self {
             Self::MissingCredentials => 900902,
             Self::Jwt(JwtError::Expired) => 900901,
-            Self::BadHeader(_) | Self::Jwt(_) | Self::InvalidApiKey => 900903,
+            Self::BadHeader(_) | Self::Jwt(_) | Self::InvalidCredentials(_) | Self::InvalidApiKey(_) => {
+                900903
+            }
             Self::MissingScope(_) => 900910,
-            Self::UnknownRoute(_) => 900908,
+            Self::UnknownRoute(_) | Self::NotSubscribed(_) => 900908,
+            Self::Internal(_) => 900900,
         }
     }
 
     /// HTTP status sent to the client.
     pub fn http_status(&self) -> u16 {
         match self {
-            Self::MissingScope(_) | Self::UnknownRoute(_) => 403,
+            Self::MissingScope(_) | Self::UnknownRoute(_) | Self::NotSubscribed(_) => 403,
+            Self::Internal(_) => 500,
             _ => 401,
         }
     }
 
     /// The JSON body sent to the client; it never echoes token contents.
     pub fn body(&self) -> ErrorBody {
-        let (message, description) = match self.code() {
+        let (message, description) = match self {
+            Self::NotSubscribed(_) => (
+                "Resource forbidden",
+                "User is NOT authorized to access the Resource. API Subscription validation failed.",
+            ),
+            Self::UnknownRoute(_) => ("Resource forbidden", "The requested resource is not available"),
+            _ => self.generic_text(),
+        };
+        ErrorBody {
+            error_message: message.to_owned(),
+            code: self.code().to_string(),
+            error_description: description.to_owned(),
+        }
+    }
+
+    fn generic_text(&self) -> (&'static str, &'static str) {
+        match self.code() {
             900901 => ("Invalid Credentials", "The access token has expired"),
             900902 => (
                 "Missing Credentials",
@@ -115,16 +151,11 @@ impl AuthError {
                 "The access token does not allow you to access the requested resource",
                 "User is NOT authorized to access the Resource. Scope validation failed.",
             ),
-            900908 => ("Resource forbidden", "The requested resource is not available"),
+            900900 => ("Unclassified Authentication Failure", "Internal Server Error"),
             _ => (
                 "Invalid Credentials",
                 "Make sure you have provided the correct security credentials",
             ),
-        };
-        ErrorBody {
-            error_message: message.to_owned(),
-            code: self.code().to_string(),
-            error_description: description.to_owned(),
         }
     }
 }
@@ -137,7 +168,16 @@ mod tests {
     fn codes_and_statuses() {
         assert_eq!(AuthError::Jwt(JwtError::Expired).code(), 900901);
         assert_eq!(AuthError::MissingCredentials.code(), 900902);
-        assert_eq!(AuthError::InvalidApiKey.code(), 900903);
+        assert_eq!(AuthError::InvalidApiKey("x").code(), 900903);
+        assert_eq!(AuthError::InvalidCredentials("x").code(), 900903);
+        assert_eq!(
+            AuthError::Jwt(JwtError::IssuerNotEnabled("i".into())).code(),
+            900903
+        );
+        let forbidden = AuthError::NotSubscribed("x");
+        assert_eq!((forbidden.http_status(), forbidden.code()), (403, 900908));
+        assert_eq!(forbidden.body().error_message, "Resource forbidden");
+        assert_eq!(AuthError::Internal("x").http_status(), 500);
         assert_eq!(AuthError::MissingScope("a".into()).code(), 900910);
         assert_eq!(AuthError::MissingScope("a".into()).http_status(), 403);
         assert_eq!(AuthError::UnknownRoute("r".into()).http_status(), 403);

@@ -4,20 +4,58 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use envoy_types::ext_authz::v3::pb::{
-    Authorization, AuthorizationServer, CheckRequest, CheckResponse, HttpStatusCode,
+    Authorization, AuthorizationServer, CheckRequest, CheckResponse, HeaderAppendAction, HttpStatusCode,
 };
 use envoy_types::ext_authz::v3::{CheckResponseExt as _, DeniedHttpResponseBuilder, OkHttpResponseBuilder};
 use envoy_types::pb::envoy::service::auth::v3::AttributeContext;
+use envoy_types::pb::google::protobuf::{Struct, Value, value::Kind};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status};
 use tracing::Instrument as _;
 
-use crate::enforcer::{Enforcer, RequestView};
+use crate::enforcer::{Allowed, Enforcer, RequestView};
 use crate::error::AuthError;
 
 /// Context extension naming the route, set per route in Envoy's ext_authz filter config.
 pub const ROUTE_EXTENSION: &str = "route";
+/// Route metadata namespace the gateway's routes carry (sent with
+/// `route_metadata_context_namespaces`): `operation` names the route, `public: true` marks a
+/// route open to everyone (security disabled, or a CORS preflight).
+pub const ROUTE_METADATA_NAMESPACE: &str = "portcullis";
+
+/// What a request's route asks of the enforcer.
+enum RouteCheck {
+    /// Check against this route's configuration.
+    Operation(String),
+    /// Allow without credentials.
+    Public,
+}
+
+/// The route id from route metadata, else from the context extension; public routes are
+/// marked explicitly, so a route that says nothing is checked (and, unknown, denied).
+fn route_check(attributes: &AttributeContext) -> RouteCheck {
+    let fields = attributes
+        .route_metadata_context
+        .as_ref()
+        .and_then(|m| m.filter_metadata.get(ROUTE_METADATA_NAMESPACE))
+        .map(|s| &s.fields);
+    if let Some(fields) = fields {
+        if let Some(Kind::StringValue(id)) = fields.get("operation").and_then(|v| v.kind.as_ref()) {
+            return RouteCheck::Operation(id.clone());
+        }
+        if let Some(Kind::BoolValue(true)) = fields.get("public").and_then(|v| v.kind.as_ref()) {
+            return RouteCheck::Public;
+        }
+    }
+    RouteCheck::Operation(
+        attributes
+            .context_extensions
+            .get(ROUTE_EXTENSION)
+            .cloned()
+            .unwrap_or_default(),
+    )
+}
 
 /// tonic service answering Envoy's `Check` calls.
 #[derive(Debug, Clone)]
@@ -37,11 +75,14 @@ impl Authorization for AuthzService {
     async fn check(&self, request: Request<CheckRequest>) -> Result<Response<CheckResponse>, Status> {
         let request = request.into_inner();
         let attributes = request.attributes.unwrap_or_default();
-        let route = attributes
-            .context_extensions
-            .get(ROUTE_EXTENSION)
-            .cloned()
-            .unwrap_or_default();
+        let route = match route_check(&attributes) {
+            RouteCheck::Public => {
+                let mut response = CheckResponse::with_status(Status::ok("public"));
+                response.set_http_response(OkHttpResponseBuilder::new());
+                return Ok(Response::new(response));
+            }
+            RouteCheck::Operation(id) => id,
+        };
         let (headers, path, method) = http_parts(&attributes);
         let span = tracing::info_span!("check", %route, %method);
         let view = RequestView {
@@ -51,14 +92,13 @@ impl Authorization for AuthzService {
         let decision = self.enforcer.check(&route, view).instrument(span).await;
         let response = match decision {
             Ok(allowed) => {
-                tracing::debug!(%route, principal = ?allowed.principal, "allowed");
-                let mut ok = OkHttpResponseBuilder::new();
-                for header in allowed.headers_to_remove {
-                    ok.remove_header(header);
-                }
-                let mut response = CheckResponse::with_status(Status::ok("allowed"));
-                response.set_http_response(ok);
-                response
+                tracing::debug!(
+                    %route,
+                    mechanism = ?allowed.mechanism,
+                    application = ?allowed.application.as_ref().map(|a| &a.id),
+                    "allowed"
+                );
+                allowed_response(allowed)
             }
             Err(error) => {
                 tracing::info!(%route, %error, code = error.code(), "denied");
@@ -93,10 +133,49 @@ fn http_parts(attributes: &AttributeContext) -> (HashMap<String, String>, String
     (headers, http.path.clone(), http.method.clone())
 }
 
+/// The OK response: upstream header changes, and the caller's identity as dynamic metadata
+/// (namespace `envoy.filters.http.ext_authz`, see [`Allowed::metadata`]).
+pub fn allowed_response(allowed: Allowed) -> CheckResponse {
+    let metadata = allowed.metadata();
+    let mut ok = OkHttpResponseBuilder::new();
+    for (name, value) in allowed.headers_to_add {
+        ok.add_header(
+            name,
+            value,
+            Some(HeaderAppendAction::OverwriteIfExistsOrAdd),
+            false,
+        );
+    }
+    for header in allowed.headers_to_remove {
+        ok.remove_header(header);
+    }
+    for param in allowed.query_params_to_remove {
+        ok.remove_query_parameter(param);
+    }
+    let mut response = CheckResponse::with_status(Status::ok("allowed"));
+    response.set_http_response(ok);
+    if !metadata.is_empty() {
+        let fields = metadata
+            .into_iter()
+            .map(|(key, value)| {
+                (
+                    key.to_owned(),
+                    Value {
+                        kind: Some(Kind::StringValue(value)),
+                    },
+                )
+            })
+            .collect();
+        response.set_dynamic_metadata(Some(Struct { fields }));
+    }
+    response
+}
+
 /// A denial carrying APK's status, JSON body and content type.
 pub fn denied(error: &AuthError) -> CheckResponse {
     let status = match error.http_status() {
         403 => HttpStatusCode::Forbidden,
+        500 => HttpStatusCode::InternalServerError,
         _ => HttpStatusCode::Unauthorized,
     };
     let body = serde_json::to_string(&error.body()).unwrap_or_default();
@@ -106,6 +185,7 @@ pub fn denied(error: &AuthError) -> CheckResponse {
         .set_body(body);
     let grpc = match error.http_status() {
         403 => Status::permission_denied(error.body().error_message),
+        500 => Status::internal(error.body().error_message),
         _ => Status::unauthenticated(error.body().error_message),
     };
     let mut response = CheckResponse::with_status(grpc);
@@ -123,10 +203,20 @@ pub enum ServeError {
 
 /// Serves ext_authz on `listener` until the server fails.
 pub async fn serve(listener: TcpListener, enforcer: Arc<Enforcer>) -> Result<(), ServeError> {
+    serve_until(listener, enforcer, std::future::pending()).await
+}
+
+/// Like [`serve`], until `shutdown` completes; then open connections are closed, so Envoy sees
+/// the enforcer go away.
+pub async fn serve_until(
+    listener: TcpListener,
+    enforcer: Arc<Enforcer>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), ServeError> {
     tracing::info!(addr = ?listener.local_addr().ok(), "ext_authz server listening");
     tonic::transport::Server::builder()
         .add_service(AuthorizationServer::new(AuthzService::new(enforcer)))
-        .serve_with_incoming(TcpListenerStream::new(listener))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await?;
     Ok(())
 }
