@@ -55,6 +55,15 @@ fn normalise_base(path: &str) -> String {
     }
 }
 
+/// APK's organization, `default` when a resource names none.
+fn organization(name: &str) -> String {
+    if name.is_empty() {
+        "default".to_string()
+    } else {
+        name.to_string()
+    }
+}
+
 /// Joins an API base path and a route path: `/base` + `/items` → `/base/items`.
 pub fn join_path(base: &str, path: &str) -> String {
     match (base, path) {
@@ -216,7 +225,7 @@ pub fn operation_security(
         api_name: spec.api_name.clone(),
         api_version: spec.api_version.clone(),
         api_context: normalise_base(&spec.base_path),
-        organization: spec.organization.clone(),
+        organization: organization(&spec.organization),
         environment: spec.environment.clone().unwrap_or_default(),
         key_type: api.key_type,
         ..OperationSecurity::default()
@@ -509,7 +518,7 @@ pub fn applications(snapshot: &Snapshot) -> Vec<Application> {
             id: key.to_string(),
             name: spec.name.clone(),
             owner: spec.owner.clone(),
-            organization: spec.organization.clone(),
+            organization: organization(&spec.organization),
             consumer_keys,
             subscriptions,
         });

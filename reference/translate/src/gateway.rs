@@ -26,7 +26,16 @@ pub struct AcceptedGateway {
     pub listeners: Vec<CheckedListener>,
     /// Where each port binds.
     pub binds: BTreeMap<i32, SocketAddr>,
+    /// The controller name of its GatewayClass, reported in route statuses.
+    pub controller_name: String,
+    /// Let requests through when the enforcer cannot be reached (annotation
+    /// [`ENFORCER_FAILURE_MODE_ANNOTATION`] `allow`); closed by default.
+    pub enforcer_fail_open: bool,
 }
+
+/// The Gateway annotation choosing what happens when the enforcer cannot answer: `deny`
+/// (default: 503) or `allow` (requests go through unchecked, as Envoy's `failure_mode_allow`).
+pub const ENFORCER_FAILURE_MODE_ANNOTATION: &str = "portcullis.dev/enforcer-failure-mode";
 
 /// A listener after validation.
 #[derive(Clone, Debug)]
@@ -107,7 +116,7 @@ pub fn translate_gateways(input: &TranslateInput<'_>, statuses: &mut Statuses) -
     let snapshot = input.snapshot;
     let mut ours = BTreeSet::new();
     for (name, class) in &snapshot.gateway_classes {
-        if class.spec.controller_name != input.controller_name {
+        if !input.serves(&class.spec.controller_name) {
             continue;
         }
         let gen_ = generation(&class.metadata);
@@ -148,7 +157,12 @@ pub fn translate_gateways(input: &TranslateInput<'_>, statuses: &mut Statuses) -
         if !ours.contains(&gateway.spec.gateway_class_name) {
             continue;
         }
-        let (gw, status) = check_gateway(input, key, gateway);
+        let (mut gw, status) = check_gateway(input, key, gateway);
+        gw.controller_name = snapshot
+            .gateway_classes
+            .get(&gateway.spec.gateway_class_name)
+            .map(|c| c.spec.controller_name.clone())
+            .unwrap_or_default();
         statuses.gateways.insert(key.to_string(), status);
         accepted.push(gw);
     }
@@ -277,6 +291,13 @@ fn check_gateway(
             key: key.clone(),
             listeners,
             binds,
+            controller_name: input.controller_name.to_string(),
+            enforcer_fail_open: gateway
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(ENFORCER_FAILURE_MODE_ANNOTATION))
+                .is_some_and(|v| v.eq_ignore_ascii_case("allow")),
         },
         GatewayStatus {
             addresses,

@@ -24,6 +24,14 @@ pub struct Ir {
 pub const API_DESCRIPTOR: &str = "api";
 /// The descriptor key for limits on one operation (one rule of one route).
 pub const OPERATION_DESCRIPTOR: &str = "operation";
+/// The descriptor key of a subscription tier (its value is the tier's name). Requests of
+/// secured API routes send it from the enforcer's identity, followed by the application
+/// ([`APPLICATION_DESCRIPTOR`]) and the API ([`SUBSCRIBED_API_DESCRIPTOR`]).
+pub const SUBSCRIPTION_TIER_DESCRIPTOR: &str = "subscription_tier";
+/// The descriptor key of the calling application (a tier's counters are per application and API).
+pub const APPLICATION_DESCRIPTOR: &str = "application";
+/// The descriptor key of the API a subscription is to.
+pub const SUBSCRIBED_API_DESCRIPTOR: &str = "subscribed_api";
 
 /// One descriptor entry a route sends to the rate-limit service.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -36,6 +44,18 @@ pub struct RateLimitDescriptor {
     /// For a custom limit, the request header whose value is sent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from_header: Option<String>,
+}
+
+impl RateLimitDescriptor {
+    /// The descriptor a secured API route sends for subscription tiers: tier and application
+    /// from the enforcer's identity, then the API.
+    pub fn subscription(api: &str) -> Self {
+        RateLimitDescriptor {
+            key: SUBSCRIPTION_TIER_DESCRIPTOR.to_string(),
+            value: api.to_string(),
+            from_header: None,
+        }
+    }
 }
 
 /// A window unit.
@@ -65,6 +85,9 @@ pub struct RateLimitRule {
     /// Count and report, but never throttle.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub shadow: bool,
+    /// A subscription tier: counted per application and API under the tier.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub per_subscription: bool,
 }
 
 /// A socket Envoy listens on: one Gateway port, possibly shared by several Gateway listeners.
@@ -82,6 +105,9 @@ pub struct Listener {
     pub virtual_hosts: Vec<VirtualHost>,
     /// For HTTPS: one chain per Gateway listener, selected by SNI.
     pub tls_chains: Vec<TlsChain>,
+    /// Requests go through unchecked when the enforcer cannot be reached.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub enforcer_fail_open: bool,
 }
 
 /// A listener protocol.

@@ -37,8 +37,17 @@ pub struct TranslateInput<'a> {
     pub snapshot: &'a Snapshot,
     /// The `controllerName` whose GatewayClasses this gateway serves.
     pub controller_name: &'a str,
+    /// A second controller name served too (APK's, with the APK profile).
+    pub also_serves: Option<&'a str>,
     /// Where listeners bind.
     pub port_map: &'a PortMap,
+}
+
+impl TranslateInput<'_> {
+    /// Whether GatewayClasses with this controller name are ours.
+    pub fn serves(&self, controller_name: &str) -> bool {
+        controller_name == self.controller_name || self.also_serves == Some(controller_name)
+    }
 }
 
 /// Everything the translator produces.

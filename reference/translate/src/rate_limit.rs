@@ -7,7 +7,10 @@ use portcullis_model::apk::DP_GROUP;
 use portcullis_model::apk::rate_limit::{ApiRateLimitPolicy, RateLimitPolicy};
 use portcullis_model::{GATEWAY_GROUP, ObjectKey, Snapshot};
 
-use crate::ir::{API_DESCRIPTOR, OPERATION_DESCRIPTOR, RateLimitDescriptor, RateLimitRule, RateLimitUnit};
+use crate::ir::{
+    API_DESCRIPTOR, OPERATION_DESCRIPTOR, RateLimitDescriptor, RateLimitRule, RateLimitUnit,
+    SUBSCRIPTION_TIER_DESCRIPTOR,
+};
 use crate::status::{Condition, PolicyStatus, Statuses};
 
 /// API-level limits, resolved once per snapshot.
@@ -90,6 +93,7 @@ fn generation(policy: &RateLimitPolicy) -> i64 {
 /// Policies attached to rules are checked when their rule is compiled.
 pub fn api_limits(snapshot: &Snapshot, statuses: &mut Statuses) -> ApiLimits {
     let mut out = ApiLimits::default();
+    let mut own: BTreeMap<ObjectKey, ApiLimit> = BTreeMap::new();
     for (key, policy) in &snapshot.rate_limit_policies {
         let target = &policy.spec.target_ref;
         if target.kind != "API" {
@@ -110,26 +114,17 @@ pub fn api_limits(snapshot: &Snapshot, statuses: &mut Statuses) -> ApiLimits {
             match policy_limit(policy) {
                 Err(message) => Condition::new("Accepted", false, "Invalid", message, gen_),
                 Ok((count, unit, is_override)) => {
-                    let descriptor = RateLimitDescriptor {
-                        key: API_DESCRIPTOR.to_string(),
-                        value: api_key.to_string(),
-                        from_header: None,
-                    };
-                    out.rules.insert(
-                        descriptor.clone(),
-                        RateLimitRule {
-                            descriptor: descriptor.clone(),
-                            requests_per_unit: count,
+                    let _ = api;
+                    own.insert(
+                        api_key.clone(),
+                        ApiLimit {
+                            count,
                             unit,
+                            is_override,
                             policy: key.to_string(),
                             shadow: shadow_mode(policy),
                         },
                     );
-                    for (_, route) in api.route_refs() {
-                        let route_key = ObjectKey::new(api_key.namespace.clone(), route);
-                        out.by_route.insert(route_key.clone(), descriptor.clone());
-                        out.overridden.insert(route_key, is_override);
-                    }
                     Condition::new(
                         "Accepted",
                         true,
@@ -154,6 +149,107 @@ pub fn api_limits(snapshot: &Snapshot, statuses: &mut Statuses) -> ApiLimits {
                 conditions: vec![condition],
             },
         );
+    }
+    let on_gateways = gateway_api_limits(snapshot);
+    for (api_key, api) in &snapshot.apis {
+        // A Gateway's override beats the API's own limit, which beats the Gateway's default.
+        let gateways = api_gateways(snapshot, api_key, api);
+        let from_gateway = |want_override: bool| {
+            gateways
+                .iter()
+                .find_map(|g| on_gateways.get(g).filter(|l| l.is_override == want_override))
+        };
+        let Some(limit) = from_gateway(true)
+            .or(own.get(api_key))
+            .or_else(|| from_gateway(false))
+        else {
+            continue;
+        };
+        let descriptor = RateLimitDescriptor {
+            key: API_DESCRIPTOR.to_string(),
+            value: api_key.to_string(),
+            from_header: None,
+        };
+        out.rules.insert(
+            descriptor.clone(),
+            RateLimitRule {
+                descriptor: descriptor.clone(),
+                requests_per_unit: limit.count,
+                unit: limit.unit,
+                policy: limit.policy.clone(),
+                shadow: limit.shadow,
+                per_subscription: false,
+            },
+        );
+        for (_, route) in api.route_refs() {
+            let route_key = ObjectKey::new(api_key.namespace.clone(), route);
+            out.by_route.insert(route_key.clone(), descriptor.clone());
+            out.overridden.insert(route_key, limit.is_override);
+        }
+    }
+    out
+}
+
+/// An API-level limit and where it comes from.
+#[derive(Clone, Debug)]
+struct ApiLimit {
+    count: u32,
+    unit: RateLimitUnit,
+    is_override: bool,
+    policy: String,
+    shadow: bool,
+}
+
+/// API-level limits set on Gateways (`default.api`/`override.api` with a Gateway target): each
+/// API through the Gateway gets that limit as its own counter.
+fn gateway_api_limits(snapshot: &Snapshot) -> BTreeMap<ObjectKey, ApiLimit> {
+    let mut out = BTreeMap::new();
+    for (key, policy) in &snapshot.rate_limit_policies {
+        let target = &policy.spec.target_ref;
+        if target.kind != "Gateway" {
+            continue;
+        }
+        let Ok((count, unit, is_override)) = policy_limit(policy) else {
+            continue;
+        };
+        let namespace = target.namespace.clone().unwrap_or_else(|| key.namespace.clone());
+        // Of two such policies on one Gateway, the first by namespace/name applies.
+        out.entry(ObjectKey::new(namespace, target.name.clone()))
+            .or_insert(ApiLimit {
+                count,
+                unit,
+                is_override,
+                policy: key.to_string(),
+                shadow: shadow_mode(policy),
+            });
+    }
+    out
+}
+
+/// The Gateways an API's routes name as parents.
+fn api_gateways(
+    snapshot: &Snapshot,
+    api_key: &ObjectKey,
+    api: &portcullis_model::apk::api::Api,
+) -> Vec<ObjectKey> {
+    let mut out = Vec::new();
+    for (_, route) in api.route_refs() {
+        let route_key = ObjectKey::new(api_key.namespace.clone(), route);
+        let Some(route) = snapshot.http_routes.get(&route_key) else {
+            continue;
+        };
+        for parent in route.spec.parent_refs.iter().flatten() {
+            let gateway = ObjectKey::new(
+                parent
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| route_key.namespace.clone()),
+                parent.name.clone(),
+            );
+            if !out.contains(&gateway) {
+                out.push(gateway);
+            }
+        }
     }
     out
 }
@@ -182,7 +278,68 @@ pub fn operation_limit(
         unit,
         policy: key.to_string(),
         shadow: shadow_mode(policy),
+        per_subscription: false,
     })
+}
+
+/// Subscription tiers: every RateLimitPolicy with a `subscription.requestCount` is a tier named
+/// after the policy (a Subscription's `ratelimitRef.name`). Each subscription (application and
+/// API) of the tier has its own counter; without `stopOnQuotaReach` the tier only counts.
+pub fn subscription_tiers(snapshot: &Snapshot, statuses: &mut Statuses) -> Vec<RateLimitRule> {
+    let mut out = Vec::new();
+    for (key, policy) in &snapshot.rate_limit_policies {
+        let tier = match (&policy.spec.r#override, &policy.spec.default) {
+            (Some(o), _) if o.subscription.is_some() => {
+                o.subscription.as_ref().map(|s| ("spec.override.subscription", s))
+            }
+            (_, Some(d)) if d.subscription.is_some() => {
+                d.subscription.as_ref().map(|s| ("spec.default.subscription", s))
+            }
+            _ => None,
+        };
+        let Some((field, tier)) = tier else { continue };
+        let gen_ = generation(policy);
+        let condition = match &tier.request_count {
+            None => Condition::new(
+                "Accepted",
+                false,
+                "Invalid",
+                format!("{field}.requestCount: a subscription tier needs a request count"),
+                gen_,
+            ),
+            Some(limit) => match parse_limit(&format!("{field}.requestCount"), limit) {
+                Err(message) => Condition::new("Accepted", false, "Invalid", message, gen_),
+                Ok((count, unit)) => {
+                    out.push(RateLimitRule {
+                        descriptor: RateLimitDescriptor {
+                            key: SUBSCRIPTION_TIER_DESCRIPTOR.to_string(),
+                            value: key.name.clone(),
+                            from_header: None,
+                        },
+                        requests_per_unit: count,
+                        unit,
+                        policy: key.to_string(),
+                        shadow: shadow_mode(policy) || !tier.stop_on_quota_reach,
+                        per_subscription: true,
+                    });
+                    Condition::new(
+                        "Accepted",
+                        true,
+                        "Accepted",
+                        format!("subscription tier {}", key.name),
+                        gen_,
+                    )
+                }
+            },
+        };
+        statuses.rate_limit_policies.insert(
+            key.to_string(),
+            PolicyStatus {
+                conditions: vec![condition],
+            },
+        );
+    }
+    out
 }
 
 /// Custom limits of RateLimitPolicies that target a Gateway: every route through the Gateway
@@ -221,13 +378,22 @@ pub fn gateway_limits(snapshot: &Snapshot, statuses: &mut Statuses) -> BTreeMap<
             )
         } else {
             match custom {
-                None => Condition::new(
-                    "Accepted",
-                    false,
-                    "Invalid",
-                    "spec: a policy on a Gateway needs default.custom or override.custom",
-                    gen_,
-                ),
+                None => match policy_limit(policy) {
+                    Ok(_) => Condition::new(
+                        "Accepted",
+                        true,
+                        "Accepted",
+                        format!("limits each API through Gateway {gateway}"),
+                        gen_,
+                    ),
+                    Err(_) => Condition::new(
+                        "Accepted",
+                        false,
+                        "Invalid",
+                        "spec: a policy on a Gateway needs an api or a custom limit",
+                        gen_,
+                    ),
+                },
                 Some((field, custom)) if custom.key.trim().is_empty() => Condition::new(
                     "Accepted",
                     false,
@@ -253,6 +419,7 @@ pub fn gateway_limits(snapshot: &Snapshot, statuses: &mut Statuses) -> BTreeMap<
                                 unit,
                                 policy: key.to_string(),
                                 shadow: shadow_mode(policy),
+                                per_subscription: false,
                             });
                             Condition::new(
                                 "Accepted",

@@ -19,7 +19,7 @@ use crate::ir::{
     PathMatch, PathRewrite, Protocol, RateLimitDescriptor, RateLimitRule, Redirect, RedirectPath, Route,
     RouteMatch, Security, TlsChain, TlsSecret, UpstreamPolicy, ValueMatch, VirtualHost, WeightedBackend,
 };
-use crate::rate_limit::{ApiLimits, api_limits, gateway_limits, operation_limit};
+use crate::rate_limit::{ApiLimits, api_limits, gateway_limits, operation_limit, subscription_tiers};
 use crate::refs::{RefFrom, reference_allowed};
 use crate::status::{Condition, ParentReference, RouteParentStatus, RouteStatus, Statuses};
 
@@ -72,6 +72,8 @@ struct Filters {
 struct RateLimitContext<'a> {
     api: &'a ApiLimits,
     rules: BTreeMap<RateLimitDescriptor, RateLimitRule>,
+    /// Whether any subscription tier exists (secured API routes then send their identity).
+    subscription_tiers: bool,
 }
 
 /// APK APIs and the operations secured so far.
@@ -106,10 +108,15 @@ pub fn translate_routes(
     let mut attached: BTreeMap<(usize, usize), Vec<Attachment>> = BTreeMap::new();
     let mut clusters: BTreeMap<String, Cluster> = BTreeMap::new();
     let api_limits = api_limits(snapshot, statuses);
+    let tiers = subscription_tiers(snapshot, statuses);
     let mut limits = RateLimitContext {
         api: &api_limits,
         rules: api_limits.rules.clone(),
+        subscription_tiers: !tiers.is_empty(),
     };
+    for tier in tiers {
+        limits.rules.insert(tier.descriptor.clone(), tier);
+    }
     let mut security = SecurityContext {
         apis: ApiIndex::new(snapshot),
         operations: BTreeMap::new(),
@@ -203,7 +210,7 @@ pub fn translate_routes(
             };
             parents.push(RouteParentStatus {
                 parent_ref,
-                controller_name: input.controller_name.to_string(),
+                controller_name: gateway.controller_name.clone(),
                 conditions: vec![accepted, resolved],
             });
         }
@@ -357,6 +364,7 @@ fn compile_rules(
             }
         };
         filters.request.set.extend(extras.request_headers.iter().cloned());
+        let mut subscription_limit = None;
         let mut enforcer = None;
         let mut cors = None;
         let matches = match &api {
@@ -371,6 +379,10 @@ fn compile_rules(
             Some(api) => {
                 match operation_security(snapshot, api, &filters.security) {
                     Ok((op, rule_cors)) => {
+                        if !op.disabled && limits.subscription_tiers {
+                            subscription_limit =
+                                Some(RateLimitDescriptor::subscription(&api.key.to_string()));
+                        }
                         enforcer = Some(if op.disabled {
                             EnforcerCheck::Public
                         } else {
@@ -403,6 +415,7 @@ fn compile_rules(
         if let Some(api) = limits.api.for_route(key) {
             rate_limits.push(api.clone());
         }
+        rate_limits.extend(subscription_limit);
         if !limits.api.overrides_operations(key) {
             for name in &filters.rate_limit_policies {
                 match operation_limit(snapshot, key, rule_index, name) {
@@ -1049,6 +1062,7 @@ fn build_ir(
                 protocol,
                 virtual_hosts: Vec::new(),
                 tls_chains: Vec::new(),
+                enforcer_fail_open: gateway.enforcer_fail_open,
             };
             match protocol {
                 Protocol::Http => {

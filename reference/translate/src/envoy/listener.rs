@@ -31,7 +31,12 @@ pub fn listener(l: &ir::Listener) -> Listener {
     match l.protocol {
         Protocol::Http => {
             out.filter_chains.push(FilterChain {
-                filters: vec![connection_manager(&l.name, &l.name, &l.virtual_hosts)],
+                filters: vec![connection_manager(
+                    &l.name,
+                    &l.name,
+                    &l.virtual_hosts,
+                    l.enforcer_fail_open,
+                )],
                 ..Default::default()
             });
         }
@@ -52,7 +57,12 @@ pub fn listener(l: &ir::Listener) -> Listener {
                         server_names: chain.server_names.clone(),
                         ..Default::default()
                     }),
-                    filters: vec![connection_manager(&chain.name, &chain.name, &chain.virtual_hosts)],
+                    filters: vec![connection_manager(
+                        &chain.name,
+                        &chain.name,
+                        &chain.virtual_hosts,
+                        l.enforcer_fail_open,
+                    )],
                     transport_socket: Some(tls_socket(&chain.secrets)),
                     ..Default::default()
                 });
@@ -72,7 +82,12 @@ pub(super) fn secured(hosts: &[ir::VirtualHost]) -> bool {
     any_route(hosts, |r| r.enforcer.is_some())
 }
 
-fn connection_manager(stat_prefix: &str, route_table: &str, hosts: &[ir::VirtualHost]) -> Filter {
+fn connection_manager(
+    stat_prefix: &str,
+    route_table: &str,
+    hosts: &[ir::VirtualHost],
+    enforcer_fail_open: bool,
+) -> Filter {
     let rate_limited = any_route(hosts, |r| !r.rate_limits.is_empty());
     // CORS answers preflights before anyone asks for credentials; then authentication; then
     // limits, which may key on the identity the enforcer found.
@@ -81,7 +96,7 @@ fn connection_manager(stat_prefix: &str, route_table: &str, hosts: &[ir::Virtual
         http_filters.push(super::security::cors_filter());
     }
     if secured(hosts) {
-        http_filters.push(super::security::ext_authz_filter());
+        http_filters.push(super::security::ext_authz_filter(enforcer_fail_open));
     }
     if rate_limited {
         http_filters.push(super::rate_limit::filter());

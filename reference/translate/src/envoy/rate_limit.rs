@@ -20,7 +20,11 @@ use envoy_types::pb::envoy::extensions::filters::network::http_connection_manage
 use envoy_types::pb::google::protobuf::Duration;
 
 use super::any;
-use crate::ir::RateLimitDescriptor;
+use super::security::EXT_AUTHZ_FILTER;
+use crate::ir::{
+    APPLICATION_DESCRIPTOR, RateLimitDescriptor, SUBSCRIBED_API_DESCRIPTOR, SUBSCRIPTION_TIER_DESCRIPTOR,
+};
+use envoy_types::pb::envoy::r#type::metadata::v3::{MetadataKey, metadata_key};
 
 /// The static cluster (in Envoy's bootstrap) that reaches the rate-limit service.
 pub const RATE_LIMIT_CLUSTER: &str = "portcullis_ratelimit";
@@ -59,11 +63,46 @@ pub fn filter() -> HttpFilter {
     }
 }
 
+/// An action reading a value the enforcer put in the request's dynamic metadata.
+fn from_identity(field: &str, descriptor_key: &str) -> Action {
+    Action {
+        action_specifier: Some(action::ActionSpecifier::Metadata(action::MetaData {
+            descriptor_key: descriptor_key.to_string(),
+            metadata_key: Some(MetadataKey {
+                key: EXT_AUTHZ_FILTER.to_string(),
+                path: vec![metadata_key::PathSegment {
+                    segment: Some(metadata_key::path_segment::Segment::Key(field.to_string())),
+                }],
+            }),
+            source: action::meta_data::Source::Dynamic as i32,
+            // No tier or no application: no descriptor, so no subscription limit applies.
+            skip_if_absent: true,
+            ..Default::default()
+        })),
+    }
+}
+
 /// One route rate limit per descriptor, so each is counted on its own.
 pub fn route_actions(descriptors: &[RateLimitDescriptor]) -> Vec<RouteRateLimit> {
     descriptors
         .iter()
         .map(|d| {
+            if d.key == SUBSCRIPTION_TIER_DESCRIPTOR {
+                return RouteRateLimit {
+                    actions: vec![
+                        from_identity("subscriptionTier", SUBSCRIPTION_TIER_DESCRIPTOR),
+                        from_identity("applicationId", APPLICATION_DESCRIPTOR),
+                        Action {
+                            action_specifier: Some(action::ActionSpecifier::GenericKey(action::GenericKey {
+                                descriptor_key: SUBSCRIBED_API_DESCRIPTOR.to_string(),
+                                descriptor_value: d.value.clone(),
+                                ..Default::default()
+                            })),
+                        },
+                    ],
+                    ..Default::default()
+                };
+            }
             let specifier = match &d.from_header {
                 // A request without the header sends no descriptor, so it is not limited.
                 Some(header) => action::ActionSpecifier::RequestHeaders(action::RequestHeaders {

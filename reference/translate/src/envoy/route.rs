@@ -15,7 +15,7 @@ use envoy_types::pb::envoy::r#type::matcher::v3::{
 };
 use envoy_types::pb::google::protobuf::{Duration, UInt32Value};
 
-use crate::ir::{self, Action, INVALID_BACKEND, PathMatch, ValueMatch};
+use crate::ir::{self, Action, EnforcerCheck, INVALID_BACKEND, PathMatch, ValueMatch};
 
 /// The route tables of a listener: one for HTTP, one per TLS chain for HTTPS.
 pub fn route_tables(l: &ir::Listener) -> Vec<RouteConfiguration> {
@@ -215,15 +215,25 @@ fn route(r: &ir::Route, secured: bool) -> Route {
             super::security::CORS_FILTER.to_string(),
             super::security::cors_policy(cors),
         );
-    } else if secured && r.enforcer.is_none() {
+    } else if secured && !matches!(r.enforcer, Some(EnforcerCheck::Operation(_))) {
+        // Nothing to check: Envoy does not even ask.
         typed_per_filter_config.insert(
             super::security::EXT_AUTHZ_FILTER.to_string(),
             super::security::ext_authz_disabled(),
         );
     }
+    // Public routes with CORS cannot also switch ext_authz off (one entry per route), so they
+    // tell the enforcer they are public instead.
+    let metadata = match &r.enforcer {
+        Some(check @ EnforcerCheck::Operation(_)) => Some(super::security::route_metadata(check)),
+        Some(check @ EnforcerCheck::Public) if r.cors.is_some() => {
+            Some(super::security::route_metadata(check))
+        }
+        _ => None,
+    };
     Route {
         name: r.name.clone(),
-        metadata: r.enforcer.as_ref().map(super::security::route_metadata),
+        metadata,
         typed_per_filter_config,
         r#match: Some(RouteMatch {
             path_specifier,

@@ -30,8 +30,9 @@ pub const EXT_AUTHZ_FILTER: &str = "envoy.filters.http.ext_authz";
 pub const CORS_FILTER: &str = "envoy.filters.http.cors";
 
 /// The ext_authz filter. When the enforcer cannot answer, requests are refused with 503 (fail
-/// closed): an API must never be open because a process is down.
-pub fn ext_authz_filter() -> HttpFilter {
+/// closed: an API must never be open because a process is down) unless the Gateway asks to
+/// fail open.
+pub fn ext_authz_filter(fail_open: bool) -> HttpFilter {
     let config = ExtAuthz {
         services: Some(ext_authz::Services::GrpcService(GrpcService {
             target_specifier: Some(TargetSpecifier::EnvoyGrpc(EnvoyGrpc {
@@ -43,7 +44,7 @@ pub fn ext_authz_filter() -> HttpFilter {
             ..Default::default()
         })),
         transport_api_version: ApiVersion::V3 as i32,
-        failure_mode_allow: false,
+        failure_mode_allow: fail_open,
         status_on_error: Some(HttpStatus { code: 503 }),
         route_metadata_context_namespaces: vec![METADATA_NAMESPACE.to_string()],
         ..Default::default()

@@ -77,6 +77,7 @@ pub fn run(snapshot: &Snapshot) -> Translation {
     translate(&TranslateInput {
         snapshot,
         controller_name: CONTROLLER_NAME,
+        also_serves: None,
         port_map: &port_map,
     })
 }
