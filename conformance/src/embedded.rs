@@ -25,6 +25,11 @@ pub const SUPPORTED_FEATURES: &[&str] = &[
     "HTTPRoute307RedirectStatusCode",
     "HTTPRoute308RedirectStatusCode",
     "APKRateLimit",
+    "APKAuthentication",
+    "APKSubscription",
+    "APKBackendJWT",
+    "APKCORS",
+    "APKBackend",
 ];
 
 /// Runs scenarios against an [`EmbeddedGateway`] whose folder the driver writes.
@@ -46,6 +51,9 @@ impl EmbeddedDriver {
         options.port_policy = PortPolicy::AlwaysFree;
         // The driver reloads explicitly after each change; the watcher would only add noise.
         options.watch = false;
+        // APK's Gateway, IdP and system routes, for the APK suite; the Gateway API suite's own
+        // GatewayClass is served alongside.
+        options.profile = portcullis_operator::Profile::Apk;
         let gateway = EmbeddedGateway::start(options)
             .await
             .context("starting the embedded gateway")?;
@@ -142,6 +150,11 @@ impl Driver for EmbeddedDriver {
             "RateLimitPolicy" => statuses
                 .rate_limit_policies
                 .get(key)
+                .map(serde_json::to_value)
+                .transpose()?,
+            "TokenIssuer" => statuses
+                .policies
+                .get(&format!("TokenIssuer {key}"))
                 .map(serde_json::to_value)
                 .transpose()?,
             other => bail!("the embedded gateway keeps no status for kind {other}"),

@@ -1,6 +1,7 @@
 //! The conformance harness: cucumber World and steps, drivers that reach a gateway, and report
 //! writers. Features never know which driver runs them.
 
+pub mod apk_steps;
 pub mod cluster;
 pub mod driver;
 pub mod embedded;

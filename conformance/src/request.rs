@@ -28,6 +28,8 @@ pub struct RequestSpec {
     pub https: bool,
     /// Where the gateway listens.
     pub address: SocketAddr,
+    /// Request body, if any.
+    pub body: Option<String>,
 }
 
 /// What came back.
@@ -82,6 +84,9 @@ pub async fn send_once(client: &reqwest::Client, spec: &RequestSpec) -> anyhow::
     }
     for (name, value) in &spec.headers {
         request = request.header(name, value);
+    }
+    if let Some(body) = &spec.body {
+        request = request.body(body.clone());
     }
     let response = request
         .send()

@@ -19,6 +19,7 @@ async fn apply_file(world: &mut GatewayWorld, file: &str) -> StepResult {
     let yaml = tokio::fs::read_to_string(&path)
         .await
         .with_context(|| format!("reading {}", path.display()))?;
+    let yaml = crate::apk_steps::substitute(world, &yaml);
     world.driver()?.apply(file, &yaml).await?;
     if !world.applied.iter().any(|n| n == file) {
         world.applied.push(file.to_string());
@@ -46,7 +47,8 @@ async fn inline_manifests(world: &mut GatewayWorld, step: &Step) -> StepResult {
         .as_deref()
         .context("the step needs a \"\"\" docstring with YAML")?;
     let name = format!("inline-{}-{}", std::process::id(), world.applied.len());
-    world.driver()?.apply(&name, yaml).await?;
+    let yaml = crate::apk_steps::substitute(world, yaml);
+    world.driver()?.apply(&name, &yaml).await?;
     world.applied.push(name);
     Ok(())
 }
@@ -90,6 +92,7 @@ async fn spec(
         headers: Vec::new(),
         https,
         address,
+        body: None,
     })
 }
 
@@ -349,6 +352,20 @@ async fn policy_condition(
     reason: String,
 ) -> StepResult {
     eventually(world, "RateLimitPolicy", &policy, |s| {
+        has_condition(&s.context("no status")?["conditions"], &type_, &status, &reason)
+    })
+    .await
+}
+
+#[then(expr = "the TokenIssuer {string} has condition {string} {string} with reason {string}")]
+async fn issuer_condition(
+    world: &mut GatewayWorld,
+    issuer: String,
+    type_: String,
+    status: String,
+    reason: String,
+) -> StepResult {
+    eventually(world, "TokenIssuer", &issuer, |s| {
         has_condition(&s.context("no status")?["conditions"], &type_, &status, &reason)
     })
     .await

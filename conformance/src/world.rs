@@ -40,6 +40,12 @@ pub struct GatewayWorld {
     pub last: Option<Exchange>,
     /// Answers of a batch of requests.
     pub batch: Vec<Exchange>,
+    /// Values captured in one step and used in later ones as `${name}`.
+    pub vars: std::collections::BTreeMap<String, String>,
+    /// Headers sent with every request by URL (APK's "I set headers").
+    pub headers: Vec<(String, String)>,
+    /// Identity providers that are not the gateway's, by name.
+    pub foreign_idps: std::collections::BTreeMap<String, crate::apk_steps::ForeignIdp>,
 }
 
 impl std::fmt::Debug for GatewayWorld {

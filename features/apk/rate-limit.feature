@@ -42,17 +42,17 @@ Feature: Rate limits from RateLimitPolicies
   @SupportAPKRateLimit
   Scenario: Allowed and throttled answers carry the RateLimit headers
     Given the manifests "rl-headers.yaml" are applied
-    When I send a single "GET" request for "/" to host "rl-headers.gw.example" through gateway "apk-suite/apk-gateway"
+    When I send a single "GET" request for "/rl-headers/1.0/items" to host "rl-headers.gw.example" through gateway "apk-suite/apk-gateway"
     Then the response status is 200
     And the response header "ratelimit-limit" is "3"
     And the response header "ratelimit-remaining" is "2"
     And the response has header "ratelimit-reset"
-    When I send a single "GET" request for "/" to host "rl-headers.gw.example" through gateway "apk-suite/apk-gateway"
+    When I send a single "GET" request for "/rl-headers/1.0/items" to host "rl-headers.gw.example" through gateway "apk-suite/apk-gateway"
     Then the response header "ratelimit-remaining" is "1"
-    When I send a single "GET" request for "/" to host "rl-headers.gw.example" through gateway "apk-suite/apk-gateway"
+    When I send a single "GET" request for "/rl-headers/1.0/items" to host "rl-headers.gw.example" through gateway "apk-suite/apk-gateway"
     Then the response status is 200
     And the response header "ratelimit-remaining" is "0"
-    When I send a single "GET" request for "/" to host "rl-headers.gw.example" through gateway "apk-suite/apk-gateway"
+    When I send a single "GET" request for "/rl-headers/1.0/items" to host "rl-headers.gw.example" through gateway "apk-suite/apk-gateway"
     Then the response status is 429
     And the response header "ratelimit-remaining" is "0"
 
@@ -62,21 +62,21 @@ Feature: Rate limits from RateLimitPolicies
     Then the RateLimitPolicy "apk-suite/rl-invalid-zero" has condition "Accepted" "False" with reason "Invalid"
     And the RateLimitPolicy "apk-suite/rl-invalid-unit" has condition "Accepted" "False" with reason "Invalid"
     And the RateLimitPolicy "apk-suite/rl-invalid-target" has condition "Accepted" "False" with reason "TargetNotFound"
-    When I send a single "GET" request for "/" to host "rl-invalid.gw.example" through gateway "apk-suite/apk-gateway"
+    When I send a single "GET" request for "/rl-invalid/1.0/items" to host "rl-invalid.gw.example" through gateway "apk-suite/apk-gateway"
     Then the response status is 200
     And the response does not have header "ratelimit-limit"
-    When I send a single "GET" request for "/" to host "rl-invalid.gw.example" through gateway "apk-suite/apk-gateway"
+    When I send a single "GET" request for "/rl-invalid/1.0/items" to host "rl-invalid.gw.example" through gateway "apk-suite/apk-gateway"
     Then the response status is 200
 
   @SupportAPKRateLimit
   Scenario: A changed limit applies without a restart
     Given the manifests "rl-change-strict.yaml" are applied
-    When I send a single "GET" request for "/" to host "rl-change.gw.example" through gateway "apk-suite/apk-gateway"
+    When I send a single "GET" request for "/rl-change/1.0/items" to host "rl-change.gw.example" through gateway "apk-suite/apk-gateway"
     Then the response status is 200
-    When I send a single "GET" request for "/" to host "rl-change.gw.example" through gateway "apk-suite/apk-gateway"
+    When I send a single "GET" request for "/rl-change/1.0/items" to host "rl-change.gw.example" through gateway "apk-suite/apk-gateway"
     Then the response status is 429
     When the manifests "rl-change-relaxed.yaml" are applied in place of "rl-change-strict.yaml"
-    And I send a single "GET" request for "/" to host "rl-change.gw.example" through gateway "apk-suite/apk-gateway"
+    And I send a single "GET" request for "/rl-change/1.0/items" to host "rl-change.gw.example" through gateway "apk-suite/apk-gateway"
     Then the response status is 200
     And the response header "ratelimit-limit" is "100"
 
@@ -84,12 +84,12 @@ Feature: Rate limits from RateLimitPolicies
   Scenario: A new window starts a new count
     Given the manifests "rl-second.yaml" are applied
     When the next one-second rate-limit window starts
-    And I send a single "GET" request for "/" to host "rl-second.gw.example" through gateway "apk-suite/apk-gateway"
+    And I send a single "GET" request for "/rl-second/1.0/items" to host "rl-second.gw.example" through gateway "apk-suite/apk-gateway"
     Then the response status is 200
-    When I send a single "GET" request for "/" to host "rl-second.gw.example" through gateway "apk-suite/apk-gateway"
+    When I send a single "GET" request for "/rl-second/1.0/items" to host "rl-second.gw.example" through gateway "apk-suite/apk-gateway"
     Then the response status is 429
     When the next one-second rate-limit window starts
-    And I send a single "GET" request for "/" to host "rl-second.gw.example" through gateway "apk-suite/apk-gateway"
+    And I send a single "GET" request for "/rl-second/1.0/items" to host "rl-second.gw.example" through gateway "apk-suite/apk-gateway"
     Then the response status is 200
 
   @SupportAPKRateLimit
@@ -141,10 +141,10 @@ Feature: Rate limits from RateLimitPolicies
   @SupportAPKRateLimit
   Scenario: A policy in shadow mode counts but never throttles
     Given the manifests "rl-shadow.yaml" are applied
-    When I send a single "GET" request for "/" to host "rl-shadow.gw.example" through gateway "apk-suite/apk-gateway"
+    When I send a single "GET" request for "/rl-shadow/1.0/items" to host "rl-shadow.gw.example" through gateway "apk-suite/apk-gateway"
     Then the response status is 200
-    When I send a single "GET" request for "/" to host "rl-shadow.gw.example" through gateway "apk-suite/apk-gateway"
+    When I send a single "GET" request for "/rl-shadow/1.0/items" to host "rl-shadow.gw.example" through gateway "apk-suite/apk-gateway"
     Then the response status is 200
-    When I send a single "GET" request for "/" to host "rl-shadow.gw.example" through gateway "apk-suite/apk-gateway"
+    When I send a single "GET" request for "/rl-shadow/1.0/items" to host "rl-shadow.gw.example" through gateway "apk-suite/apk-gateway"
     Then the response status is 200
     And the response does not have header "ratelimit-limit"

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use portcullis_operator::{EmbeddedGateway, EmbeddedOptions};
+use portcullis_operator::{EmbeddedGateway, EmbeddedOptions, Profile};
 
 /// Options of `portcullis run`.
 #[derive(Args, Debug)]
@@ -31,6 +31,20 @@ pub struct RunArgs {
     /// Serve GatewayClasses with this `spec.controllerName`.
     #[arg(long, default_value = portcullis_model::CONTROLLER_NAME)]
     controller_name: String,
+    /// Imitate an install: `apk` adds WSO2 APK 1.x's GatewayClass and Gateway
+    /// (`apk/wso2-apk-default`, HTTPS on 9095 for `*.gw.wso2.com`, `api.am.wso2.com` and
+    /// `idp.am.wso2.com`), the token endpoint, the backend-JWT JWKS and APK's controller name.
+    #[arg(long, value_enum, default_value = "plain")]
+    profile: ProfileArg,
+}
+
+/// The `--profile` values.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum ProfileArg {
+    /// Gateway API only.
+    Plain,
+    /// WSO2 APK 1.x.
+    Apk,
 }
 
 /// Runs the gateway until interrupted.
@@ -46,6 +60,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     options.envoy_log_level = args.envoy_log_level;
     options.controller_name = args.controller_name;
     options.redis_url = args.redis;
+    options.profile = match args.profile {
+        ProfileArg::Plain => Profile::Plain,
+        ProfileArg::Apk => Profile::Apk,
+    };
     let gateway = EmbeddedGateway::start(options)
         .await
         .context("starting the gateway")?;

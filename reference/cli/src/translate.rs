@@ -55,6 +55,7 @@ pub fn translate(args: TranslateArgs) -> anyhow::Result<()> {
     let translation = run_translation(&TranslateInput {
         snapshot: &snapshot,
         controller_name: &args.controller_name,
+        also_serves: None,
         port_map: &port_map,
     });
     match args.output {

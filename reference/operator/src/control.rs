@@ -11,7 +11,9 @@ use portcullis_echo::{EchoIdentity, EchoServer, pod_name};
 use portcullis_limiter::{DescriptorConfig, DomainConfig, Limiter, LimiterConfig, Unit};
 use portcullis_model::{ObjectKey, Resource, SERVICE_NAME_LABEL, Snapshot, load_dir};
 use portcullis_translate::envoy::rate_limit::RATE_LIMIT_DOMAIN;
-use portcullis_translate::ir::{RateLimitRule, RateLimitUnit};
+use portcullis_translate::ir::{
+    APPLICATION_DESCRIPTOR, RateLimitRule, RateLimitUnit, SUBSCRIBED_API_DESCRIPTOR,
+};
 use portcullis_translate::{Statuses, TranslateInput, XdsResources, translate};
 use portcullis_xds::XdsServer;
 use serde::Serialize;
@@ -19,6 +21,10 @@ use tokio::sync::{Mutex, watch};
 
 use crate::error::OperatorError;
 use crate::ports::{PortAllocator, PortPolicy};
+use crate::profile::ApkProfile;
+use crate::security::{enforcer_config, oauth_clients};
+use portcullis_enforcer::Enforcer;
+use portcullis_idp::{Idp, OAuthClient};
 
 /// Where one Gateway listener can be reached.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -64,6 +70,9 @@ pub struct ControlPlane {
     state: Mutex<State>,
     view: watch::Sender<Arc<ControlView>>,
     limiter: Option<Arc<Limiter>>,
+    enforcer: Option<Arc<Enforcer>>,
+    idp: Option<(Arc<Idp>, Vec<OAuthClient>)>,
+    profile: Option<ApkProfile>,
 }
 
 impl ControlPlane {
@@ -89,7 +98,29 @@ impl ControlPlane {
             }),
             view: watch::channel(Arc::new(ControlView::default())).0,
             limiter: None,
+            enforcer: None,
+            idp: None,
+            profile: None,
         }
+    }
+
+    /// Pushes the security of every translation to this enforcer (before Envoy gets the routes
+    /// that need it).
+    pub fn with_enforcer(mut self, enforcer: Arc<Enforcer>) -> Self {
+        self.enforcer = Some(enforcer);
+        self
+    }
+
+    /// Registers OAuth2 clients from resources (and these built-in ones) with the IdP.
+    pub fn with_idp(mut self, idp: Arc<Idp>, built_in: Vec<OAuthClient>) -> Self {
+        self.idp = Some((idp, built_in));
+        self
+    }
+
+    /// Adds the APK profile's resources to every snapshot.
+    pub fn with_profile(mut self, profile: ApkProfile) -> Self {
+        self.profile = Some(profile);
+        self
     }
 
     /// Pushes the rate limits of every translation to this limiter (before Envoy gets the
@@ -129,6 +160,9 @@ impl ControlPlane {
         for error in &errors {
             tracing::warn!("{error}");
         }
+        if let Some(profile) = &self.profile {
+            profile.add_to(&mut snapshot);
+        }
         let mut echo_backends = BTreeMap::new();
         if let Some(echo) = state.echo.as_mut() {
             if let Err(error) = sync_echo_backends(echo, &mut snapshot).await {
@@ -144,6 +178,7 @@ impl ControlPlane {
         let translation = translate(&TranslateInput {
             snapshot: &snapshot,
             controller_name: &self.controller_name,
+            also_serves: self.profile.as_ref().map(|_| crate::profile::APK_CONTROLLER_NAME),
             port_map: &port_map,
         });
         if let Some(limiter) = &self.limiter {
@@ -151,6 +186,14 @@ impl ControlPlane {
                 // The translator validated every limit; this would be a bug, not bad input.
                 tracing::error!("rate-limit configuration rejected: {error}");
             }
+        }
+        if let Some(enforcer) = &self.enforcer {
+            enforcer.update_config(enforcer_config(&translation.ir.security));
+        }
+        if let Some((idp, built_in)) = &self.idp {
+            let mut clients = built_in.clone();
+            clients.extend(oauth_clients(&snapshot, &translation.ir.security));
+            idp.set_clients(clients);
         }
         if state.published.as_ref() != Some(&translation.xds) {
             state.version += 1;
@@ -194,17 +237,31 @@ fn limiter_config(rules: &[RateLimitRule]) -> LimiterConfig {
                 RateLimitUnit::Hour => Unit::Hour,
                 RateLimitUnit::Day => Unit::Day,
             };
-            let descriptor = if rule.descriptor.value.is_empty() {
-                // Any value, each with its own counter.
-                DescriptorConfig::key(rule.descriptor.key.clone())
-            } else {
-                DescriptorConfig::key_value(rule.descriptor.key.clone(), rule.descriptor.value.clone())
+            let limited = |descriptor: DescriptorConfig| {
+                let descriptor = descriptor.limit(i64::from(rule.requests_per_unit), unit);
+                if rule.shadow {
+                    descriptor.shadow()
+                } else {
+                    descriptor
+                }
             };
-            let descriptor = descriptor.limit(i64::from(rule.requests_per_unit), unit);
-            if rule.shadow {
-                descriptor.shadow()
+            if rule.per_subscription {
+                // tier → each application → each API: one counter per subscription.
+                return DescriptorConfig::key_value(
+                    rule.descriptor.key.clone(),
+                    rule.descriptor.value.clone(),
+                )
+                .children([DescriptorConfig::key(APPLICATION_DESCRIPTOR)
+                    .children([limited(DescriptorConfig::key(SUBSCRIBED_API_DESCRIPTOR))])]);
+            }
+            if rule.descriptor.value.is_empty() {
+                // Any value, each with its own counter.
+                limited(DescriptorConfig::key(rule.descriptor.key.clone()))
             } else {
-                descriptor
+                limited(DescriptorConfig::key_value(
+                    rule.descriptor.key.clone(),
+                    rule.descriptor.value.clone(),
+                ))
             }
         })
         .collect();

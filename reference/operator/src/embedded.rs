@@ -15,7 +15,13 @@ use tokio::net::TcpListener;
 use crate::control::{ControlPlane, ControlView};
 use crate::error::OperatorError;
 use crate::ports::PortPolicy;
+use crate::profile::{APK_GATEWAY, APK_TEST_CLIENT_ID, APK_TEST_CLIENT_SECRET, ApkProfile, Profile};
+use crate::system::SystemServer;
 use crate::watch::{FolderWatch, watch_folder};
+use portcullis_config_service::deployer::Deployer;
+use portcullis_enforcer::{APK_GATEWAY_ISSUER, BackendJwtSigner, Enforcer, ValidationOptions};
+use portcullis_idp::{Idp, IdpConfig, OAuthClient};
+use portcullis_translate::envoy::security::ENFORCER_CLUSTER;
 
 /// How to run the embedded gateway.
 #[derive(Clone, Debug)]
@@ -39,6 +45,9 @@ pub struct EmbeddedOptions {
     /// Keep rate-limit counters in this Redis (shared by every gateway using it) instead of
     /// in memory.
     pub redis_url: Option<String>,
+    /// Which install to imitate; [`Profile::Apk`] adds APK's Gateway, IdP and system routes
+    /// and serves APK's controller name.
+    pub profile: Profile,
 }
 
 impl EmbeddedOptions {
@@ -54,6 +63,7 @@ impl EmbeddedOptions {
             work_dir: None,
             watch: true,
             redis_url: None,
+            profile: Profile::Plain,
         }
     }
 }
@@ -72,6 +82,11 @@ pub struct EmbeddedGateway {
     xds_task: tokio::task::JoinHandle<()>,
     limiter: Arc<Limiter>,
     limiter_task: tokio::task::JoinHandle<()>,
+    enforcer: Arc<Enforcer>,
+    enforcer_task: tokio::task::JoinHandle<()>,
+    enforcer_stop: tokio::sync::watch::Sender<bool>,
+    idp: Option<Arc<Idp>>,
+    _system: Option<SystemServer>,
     _work_dir: Option<tempfile::TempDir>,
 }
 
@@ -125,16 +140,59 @@ impl EmbeddedGateway {
                 tracing::error!("rate-limit service stopped: {error}");
             }
         });
-        let control = Arc::new(
-            ControlPlane::new(
-                options.resources_dir.clone(),
-                options.controller_name.clone(),
-                xds.clone(),
-                options.port_policy,
-                options.echo_backends,
-            )
-            .with_limiter(limiter.clone()),
+        let signer = Arc::new(
+            BackendJwtSigner::generate(APK_GATEWAY_ISSUER)
+                .map_err(|e| OperatorError::Enforcer(e.to_string()))?,
         );
+        let enforcer = Arc::new(
+            Enforcer::new(ValidationOptions::default())
+                .map_err(|e| OperatorError::Enforcer(e.to_string()))?
+                .with_backend_jwt_signer(signer.clone()),
+        );
+        let authz_listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(|e| OperatorError::io("binding the enforcer", e))?;
+        let authz_address = authz_listener
+            .local_addr()
+            .map_err(|e| OperatorError::io("enforcer address", e))?;
+        let authz = enforcer.clone();
+        let (enforcer_stop, mut stop) = tokio::sync::watch::channel(false);
+        let enforcer_task = tokio::spawn(async move {
+            let stopped = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            if let Err(error) = portcullis_enforcer::serve_until(authz_listener, authz, stopped).await {
+                tracing::error!("enforcer stopped: {error}");
+            }
+        });
+        let mut control = ControlPlane::new(
+            options.resources_dir.clone(),
+            options.controller_name.clone(),
+            xds.clone(),
+            options.port_policy,
+            options.echo_backends,
+        )
+        .with_limiter(limiter.clone())
+        .with_enforcer(enforcer.clone());
+        let (idp, system) = match options.profile {
+            Profile::Plain => (None, None),
+            Profile::Apk => {
+                let idp = Arc::new(
+                    Idp::new(IdpConfig::default()).map_err(|e| OperatorError::Enforcer(e.to_string()))?,
+                );
+                // Deployed APIs land in the resource folder, one file each, like any resource.
+                let deployer = Arc::new(Deployer::new(options.resources_dir.clone(), "default"));
+                let system = SystemServer::start(idp.clone(), signer.clone(), deployer).await?;
+                let profile = ApkProfile::new(system.address(), &idp.config().issuer)?;
+                tracing::info!(system = %system.address(), "APK profile: IdP and system routes on gateway {APK_GATEWAY}");
+                control = control.with_profile(profile).with_idp(
+                    idp.clone(),
+                    vec![OAuthClient::new(APK_TEST_CLIENT_ID, APK_TEST_CLIENT_SECRET)],
+                );
+                (Some(idp), Some(system))
+            }
+        };
+        let control = Arc::new(control);
         let version = control.reload().await?;
 
         let (binary, envoy_source) = tokio::task::spawn_blocking(portcullis_envoy::resolve_envoy)
@@ -145,6 +203,11 @@ impl EmbeddedGateway {
         bootstrap.extra_static_clusters.push(StaticCluster {
             name: RATE_LIMIT_CLUSTER.to_string(),
             address: rls_address,
+            http2: true,
+        });
+        bootstrap.extra_static_clusters.push(StaticCluster {
+            name: ENFORCER_CLUSTER.to_string(),
+            address: authz_address,
             http2: true,
         });
         let mut envoy_options = EnvoyOptions::new(binary, bootstrap, work_dir.join("envoy"));
@@ -167,6 +230,11 @@ impl EmbeddedGateway {
             xds_task,
             limiter,
             limiter_task,
+            enforcer,
+            enforcer_task,
+            enforcer_stop,
+            idp,
+            _system: system,
             _work_dir: temp,
         };
         gateway.xds.wait_until_applied(version, APPLY_TIMEOUT).await?;
@@ -205,6 +273,22 @@ impl EmbeddedGateway {
         &self.limiter
     }
 
+    /// The enforcer.
+    pub fn enforcer(&self) -> &Arc<Enforcer> {
+        &self.enforcer
+    }
+
+    /// Stops the enforcer's gRPC server and closes its connections, as an outage would (for
+    /// fault tests: what Envoy does then depends on the Gateway's enforcer failure mode).
+    pub fn stop_enforcer(&self) {
+        self.enforcer_stop.send_replace(true);
+    }
+
+    /// The built-in IdP, with the APK profile.
+    pub fn idp(&self) -> Option<&Arc<Idp>> {
+        self.idp.as_ref()
+    }
+
     /// Where Envoy came from.
     pub fn envoy_source(&self) -> &EnvoySource {
         &self.envoy_source
@@ -233,6 +317,7 @@ impl EmbeddedGateway {
         self.control.shutdown().await;
         self.xds_task.abort();
         self.limiter_task.abort();
+        self.enforcer_task.abort();
         result
     }
 }

@@ -19,6 +19,12 @@ pub enum OperatorError {
         /// Why.
         message: String,
     },
+    /// The APK profile's resources could not be built.
+    #[error("apk profile: {0}")]
+    Profile(String),
+    /// The enforcer or the IdP could not be set up.
+    #[error("enforcer: {0}")]
+    Enforcer(String),
     /// The rate-limit service could not be set up.
     #[error("rate-limit service: {0}")]
     Limiter(String),

@@ -6,9 +6,13 @@ pub mod control;
 pub mod embedded;
 pub mod error;
 pub mod ports;
+pub mod profile;
+pub mod security;
+pub mod system;
 pub mod watch;
 
 pub use control::{ControlPlane, ListenerAddress};
 pub use embedded::{EmbeddedGateway, EmbeddedOptions};
 pub use error::OperatorError;
 pub use ports::PortPolicy;
+pub use profile::Profile;

@@ -22,8 +22,15 @@ metadata: {{name: {name}, namespace: shop}}
 spec:
   apiName: {name}
   apiVersion: "1.0"
-  basePath: /{name}/1.0
+  basePath: /
   production: [{{routeRefs: [{name}]}}]
+---
+apiVersion: dp.wso2.com/v1alpha2
+kind: Authentication
+metadata: {{name: {name}-open, namespace: shop}}
+spec:
+  override: {{disabled: true}}
+  targetRef: {{group: dp.wso2.com, kind: API, name: {name}}}
 ---
 apiVersion: dp.wso2.com/v1alpha3
 kind: RateLimitPolicy
