@@ -351,6 +351,46 @@ async fn backend_jwt(world: &mut GatewayWorld, header: String, step: &Step) -> S
     Ok(())
 }
 
+/// A value from the last response: a field of its JSON body, or of its YAML body (the
+/// Deployer answers YAML); dots go into nested objects (`a.b`).
+fn response_field(world: &GatewayWorld, field: &str) -> anyhow::Result<String> {
+    let last = world.last()?;
+    let body: serde_json::Value = match &last.body {
+        Some(json) => json.clone(),
+        None => serde_yaml::from_str(&last.text).context("the response body is neither JSON nor YAML")?,
+    };
+    let mut value = &body;
+    for part in field.split('.') {
+        value = value
+            .get(part)
+            .with_context(|| format!("no field {field} in the response body"))?;
+    }
+    Ok(value
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| value.to_string()))
+}
+
+#[then(expr = "I store the response body field {string} as {string}")]
+#[when(expr = "I store the response body field {string} as {string}")]
+async fn store_field(world: &mut GatewayWorld, field: String, name: String) -> StepResult {
+    let value = response_field(world, &field)?;
+    world.vars.insert(name, value);
+    Ok(())
+}
+
+#[then(expr = "the response body contains {string}")]
+#[then(expr = "the response body should contain {string}")]
+async fn body_contains(world: &mut GatewayWorld, expected: String) -> StepResult {
+    let expected = substitute(world, &expected);
+    let text = &world.last()?.text;
+    ensure!(
+        text.contains(&expected),
+        "the response body does not contain {expected:?}: {text}"
+    );
+    Ok(())
+}
+
 #[then(expr = "the response body field {string} is the number {int}")]
 async fn body_number(world: &mut GatewayWorld, field: String, expected: i64) -> StepResult {
     let body = world

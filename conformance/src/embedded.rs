@@ -30,6 +30,7 @@ pub const SUPPORTED_FEATURES: &[&str] = &[
     "APKBackendJWT",
     "APKCORS",
     "APKBackend",
+    "APKDeployer",
 ];
 
 /// Runs scenarios against an [`EmbeddedGateway`] whose folder the driver writes.

@@ -8,6 +8,7 @@ pub mod embedded;
 pub mod report;
 pub mod request;
 pub mod runner;
+pub mod scenario_steps;
 pub mod steps;
 pub mod tls;
 pub mod world;

@@ -43,6 +43,8 @@ pub struct Exchange {
     pub echo: Option<EchoResponse>,
     /// The body, when it is JSON (the echo, or an error the gateway wrote).
     pub body: Option<serde_json::Value>,
+    /// The body as text (lossy UTF-8).
+    pub text: String,
 }
 
 impl Exchange {
@@ -115,6 +117,7 @@ pub async fn send_once(client: &reqwest::Client, spec: &RequestSpec) -> anyhow::
         headers,
         echo,
         body: json,
+        text: String::from_utf8_lossy(&body).into_owned(),
     })
 }
 

@@ -73,7 +73,7 @@ fn tags_of(feature: &cucumber::gherkin::Feature, scenario: &cucumber::gherkin::S
 
 /// The suites under the features folder, in the order they run. Each has a `base/` applied
 /// before its scenarios.
-pub const SUITES: &[&str] = &["gateway-api", "apk"];
+pub const SUITES: &[&str] = &["gateway-api", "apk", "scenarios"];
 
 /// A JUnit document being written by cucumber, kept in memory so suites can be merged.
 #[derive(Clone, Default)]

@@ -227,6 +227,7 @@ async fn send_batch(
 }
 
 #[then(expr = "the response status is {int}")]
+#[then(expr = "the response status code should be {int}")]
 async fn response_status(world: &mut GatewayWorld, status: u16) -> StepResult {
     let last = world.last()?;
     ensure!(

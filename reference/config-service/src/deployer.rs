@@ -48,12 +48,28 @@ pub struct DeployedApi {
     pub apk_conf_yaml: String,
 }
 
+/// Called after the folder changed; the HTTP answer waits for it (the embedded gateway
+/// reloads and waits until Envoy serves the change).
+pub type ChangeHook =
+    std::sync::Arc<dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync>;
+
 /// Deploys APIs into a resource folder.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Deployer {
     dir: PathBuf,
     namespace: String,
     organization: String,
+    on_change: Option<ChangeHook>,
+}
+
+impl std::fmt::Debug for Deployer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deployer")
+            .field("dir", &self.dir)
+            .field("namespace", &self.namespace)
+            .field("organization", &self.organization)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Whether `id` is non-empty, made of `[A-Za-z0-9._-]`, and not `.` or `..`.
@@ -74,6 +90,20 @@ impl Deployer {
             dir: dir.into(),
             namespace: namespace.into(),
             organization: DEFAULT_ORGANIZATION.to_owned(),
+            on_change: None,
+        }
+    }
+
+    /// Runs `hook` after every deploy and undeploy, before the HTTP answer.
+    pub fn with_on_change(mut self, hook: ChangeHook) -> Self {
+        self.on_change = Some(hook);
+        self
+    }
+
+    /// Runs the change hook, if any.
+    pub async fn changed(&self) {
+        if let Some(hook) = &self.on_change {
+            hook().await;
         }
     }
 

@@ -18,7 +18,7 @@ use crate::ports::PortPolicy;
 use crate::profile::{APK_GATEWAY, APK_TEST_CLIENT_ID, APK_TEST_CLIENT_SECRET, ApkProfile, Profile};
 use crate::system::SystemServer;
 use crate::watch::{FolderWatch, watch_folder};
-use portcullis_config_service::deployer::Deployer;
+use portcullis_config_service::deployer::{ChangeHook, Deployer};
 use portcullis_enforcer::{APK_GATEWAY_ISSUER, BackendJwtSigner, Enforcer, ValidationOptions};
 use portcullis_idp::{Idp, IdpConfig, OAuthClient};
 use portcullis_translate::envoy::security::ENFORCER_CLUSTER;
@@ -85,6 +85,7 @@ pub struct EmbeddedGateway {
     enforcer: Arc<Enforcer>,
     enforcer_task: tokio::task::JoinHandle<()>,
     enforcer_stop: tokio::sync::watch::Sender<bool>,
+    reload_task: tokio::task::JoinHandle<()>,
     idp: Option<Arc<Idp>>,
     _system: Option<SystemServer>,
     _work_dir: Option<tempfile::TempDir>,
@@ -165,6 +166,8 @@ impl EmbeddedGateway {
                 tracing::error!("enforcer stopped: {error}");
             }
         });
+        let (reload_requests, mut reload_queue) =
+            tokio::sync::mpsc::channel::<tokio::sync::oneshot::Sender<()>>(16);
         let mut control = ControlPlane::new(
             options.resources_dir.clone(),
             options.controller_name.clone(),
@@ -180,8 +183,20 @@ impl EmbeddedGateway {
                 let idp = Arc::new(
                     Idp::new(IdpConfig::default()).map_err(|e| OperatorError::Enforcer(e.to_string()))?,
                 );
-                // Deployed APIs land in the resource folder, one file each, like any resource.
-                let deployer = Arc::new(Deployer::new(options.resources_dir.clone(), "default"));
+                // Deployed APIs land in the resource folder, one file each, like any resource;
+                // the Deployer answers once Envoy serves the change.
+                let requests = reload_requests.clone();
+                let hook: ChangeHook = Arc::new(move || {
+                    let requests = requests.clone();
+                    Box::pin(async move {
+                        let (done, applied) = tokio::sync::oneshot::channel();
+                        if requests.send(done).await.is_ok() {
+                            let _ = applied.await;
+                        }
+                    })
+                });
+                let deployer =
+                    Arc::new(Deployer::new(options.resources_dir.clone(), "default").with_on_change(hook));
                 let system = SystemServer::start(idp.clone(), signer.clone(), deployer).await?;
                 let profile = ApkProfile::new(system.address(), &idp.config().issuer)?;
                 tracing::info!(system = %system.address(), "APK profile: IdP and system routes on gateway {APK_GATEWAY}");
@@ -193,6 +208,20 @@ impl EmbeddedGateway {
             }
         };
         let control = Arc::new(control);
+        let (reloader, reloader_xds) = (control.clone(), xds.clone());
+        let reload_task = tokio::spawn(async move {
+            while let Some(done) = reload_queue.recv().await {
+                match reloader.reload().await {
+                    Ok(version) => {
+                        if let Err(error) = reloader_xds.wait_until_applied(version, APPLY_TIMEOUT).await {
+                            tracing::warn!("a deployed change was not applied: {error}");
+                        }
+                    }
+                    Err(error) => tracing::warn!("reloading after a deploy: {error}"),
+                }
+                let _ = done.send(());
+            }
+        });
         let version = control.reload().await?;
 
         let (binary, envoy_source) = tokio::task::spawn_blocking(portcullis_envoy::resolve_envoy)
@@ -233,6 +262,7 @@ impl EmbeddedGateway {
             enforcer,
             enforcer_task,
             enforcer_stop,
+            reload_task,
             idp,
             _system: system,
             _work_dir: temp,
@@ -318,6 +348,7 @@ impl EmbeddedGateway {
         self.xds_task.abort();
         self.limiter_task.abort();
         self.enforcer_task.abort();
+        self.reload_task.abort();
         result
     }
 }

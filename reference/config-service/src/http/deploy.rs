@@ -47,10 +47,13 @@ async fn deploy(
             .definition_file
             .ok_or_else(|| ApiError::missing_part("definitionFile"))?;
         // File IO off the async threads.
-        tokio::task::spawn_blocking(move || deployer.deploy(&conf, Some(&definition)))
+        let writer = deployer.clone();
+        let deployed = tokio::task::spawn_blocking(move || writer.deploy(&conf, Some(&definition)))
             .await
             .map_err(|_| ApiError::internal())?
-            .map_err(ApiError::from)
+            .map_err(ApiError::from)?;
+        deployer.changed().await;
+        Ok::<_, ApiError>(deployed)
     }
     .await;
     match result {
@@ -66,9 +69,13 @@ async fn undeploy(
     let Some(id) = query.get("apiId").cloned() else {
         return ApiError::bad_request("apiId is required").into_response();
     };
-    let result = tokio::task::spawn_blocking(move || deployer.undeploy(&id)).await;
+    let writer = deployer.clone();
+    let result = tokio::task::spawn_blocking(move || writer.undeploy(&id)).await;
     match result {
-        Ok(Ok(())) => (StatusCode::ACCEPTED, "API undeployed successfully").into_response(),
+        Ok(Ok(())) => {
+            deployer.changed().await;
+            (StatusCode::ACCEPTED, "API undeployed successfully").into_response()
+        }
         Ok(Err(error)) => ApiError::from(error).into_response(),
         Err(_) => ApiError::internal().into_response(),
     }
