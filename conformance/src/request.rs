@@ -94,6 +94,11 @@ pub async fn send_once(client: &reqwest::Client, spec: &RequestSpec) -> anyhow::
         .send()
         .await
         .with_context(|| format!("{} {url} (host {})", spec.method, spec.host))?;
+    exchange(response).await
+}
+
+/// Reads a response into an [`Exchange`]: JSON bodies parsed, echo answers recognised.
+pub async fn exchange(response: reqwest::Response) -> anyhow::Result<Exchange> {
     let status = response.status().as_u16();
     let headers = response
         .headers()

@@ -8,7 +8,7 @@ use cucumber::{given, then, when};
 use reqwest::multipart::{Form, Part};
 
 use crate::apk_steps::{APK_GATEWAY, substitute};
-use crate::request::Exchange;
+use crate::request::{self, Exchange};
 use crate::world::GatewayWorld;
 
 type StepResult = anyhow::Result<()>;
@@ -48,21 +48,7 @@ async fn post(world: &GatewayWorld, path: &str, form: Option<Form>) -> anyhow::R
         request = request.multipart(form);
     }
     let response = request.send().await.with_context(|| format!("POST {path}"))?;
-    let status = response.status().as_u16();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-        .collect();
-    let bytes = response.bytes().await?;
-    let body = serde_json::from_slice(&bytes).ok();
-    Ok(Exchange {
-        status,
-        headers,
-        echo: None,
-        body,
-        text: String::from_utf8_lossy(&bytes).into_owned(),
-    })
+    request::exchange(response).await
 }
 
 fn file_part(name: &str, text: String) -> Part {

@@ -21,6 +21,7 @@
 //! — each fails the run. Targets (Redis keeps ≥ 90 % of (1)'s throughput; the limiter alone
 //! makes ≥ 50,000 decisions/s) are reported PASS or MISS, never failed on.
 
+pub mod auth;
 pub mod cpu;
 pub mod grpc;
 pub mod http;

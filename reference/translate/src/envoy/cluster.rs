@@ -61,20 +61,32 @@ pub fn cluster(c: &ir::Cluster) -> Cluster {
 
 /// Inline endpoints of a DNS cluster: `host:port` pairs Envoy resolves.
 fn dns_assignment(c: &ir::Cluster) -> ClusterLoadAssignment {
-    let lb_endpoints = c
+    let addresses = c
         .endpoints
         .iter()
         .filter_map(|e| e.rsplit_once(':'))
-        .filter_map(|(host, port)| Some((host, port.parse::<u32>().ok()?)))
-        .map(|(host, port)| LbEndpoint {
+        .filter_map(|(host, port)| Some(named(host, port.parse::<u32>().ok()?)))
+        .collect();
+    assignment(c, addresses)
+}
+
+/// The endpoints of a backend.
+pub fn load_assignment(c: &ir::Cluster) -> ClusterLoadAssignment {
+    let addresses = c
+        .endpoints
+        .iter()
+        .filter_map(|e| e.parse::<std::net::SocketAddr>().ok())
+        .map(socket)
+        .collect();
+    assignment(c, addresses)
+}
+
+fn assignment(c: &ir::Cluster, addresses: Vec<Address>) -> ClusterLoadAssignment {
+    let lb_endpoints = addresses
+        .into_iter()
+        .map(|address| LbEndpoint {
             host_identifier: Some(lb_endpoint::HostIdentifier::Endpoint(Endpoint {
-                address: Some(Address {
-                    address: Some(address::Address::SocketAddress(SocketAddress {
-                        address: host.to_string(),
-                        port_specifier: Some(socket_address::PortSpecifier::PortValue(port)),
-                        ..Default::default()
-                    })),
-                }),
+                address: Some(address),
                 ..Default::default()
             })),
             ..Default::default()
@@ -90,37 +102,18 @@ fn dns_assignment(c: &ir::Cluster) -> ClusterLoadAssignment {
     }
 }
 
-/// The endpoints of a backend.
-pub fn load_assignment(c: &ir::Cluster) -> ClusterLoadAssignment {
-    let lb_endpoints = c
-        .endpoints
-        .iter()
-        .filter_map(|e| e.parse::<std::net::SocketAddr>().ok())
-        .map(|addr| LbEndpoint {
-            host_identifier: Some(lb_endpoint::HostIdentifier::Endpoint(Endpoint {
-                address: Some(socket(addr)),
-                ..Default::default()
-            })),
+/// An Envoy address for a host name (or IP) and port.
+fn named(host: &str, port: u32) -> Address {
+    Address {
+        address: Some(address::Address::SocketAddress(SocketAddress {
+            address: host.to_string(),
+            port_specifier: Some(socket_address::PortSpecifier::PortValue(port)),
             ..Default::default()
-        })
-        .collect();
-    ClusterLoadAssignment {
-        cluster_name: c.name.clone(),
-        endpoints: vec![LocalityLbEndpoints {
-            lb_endpoints,
-            ..Default::default()
-        }],
-        ..Default::default()
+        })),
     }
 }
 
 /// An Envoy address for a socket address.
 pub fn socket(addr: std::net::SocketAddr) -> Address {
-    Address {
-        address: Some(address::Address::SocketAddress(SocketAddress {
-            address: addr.ip().to_string(),
-            port_specifier: Some(socket_address::PortSpecifier::PortValue(u32::from(addr.port()))),
-            ..Default::default()
-        })),
-    }
+    named(&addr.ip().to_string(), u32::from(addr.port()))
 }
