@@ -2,6 +2,7 @@
 
 mod conformance;
 mod run;
+mod scenarios;
 mod translate;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +23,8 @@ enum Command {
     Translate(translate::TranslateArgs),
     /// Run every conformance suite against the embedded gateway, or a cluster (--kubeconfig).
     Conformance(conformance::ConformanceArgs),
+    /// Import test collections from other tools as conformance scenarios.
+    Scenarios(scenarios::ScenariosArgs),
 }
 
 fn init_tracing(default: &str) {
@@ -48,6 +51,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Conformance(args) => {
             init_tracing("warn");
             conformance::conformance(args).await
+        }
+        Command::Scenarios(args) => {
+            init_tracing("warn");
+            scenarios::scenarios(args)
         }
     }
 }

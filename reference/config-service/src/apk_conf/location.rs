@@ -6,6 +6,9 @@ use std::collections::HashMap;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
 
+/// Deeper than serde_yaml's own recursion limit (128), so every path it can report is indexed.
+const MAX_INDEXED_DEPTH: usize = 256;
+
 /// A 1-based line and column in the source text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Location {
@@ -26,8 +29,36 @@ impl LocationIndex {
     pub(crate) fn build(text: &str) -> Self {
         let mut recorder = Recorder::default();
         let mut parser = Parser::new_from_str(text);
-        if let Err(error) = parser.load(&mut recorder, false) {
-            tracing::debug!(%error, "apk-conf location index stopped early");
+        // Pulled event by event: `Parser::load` recurses once per nesting level and overflows
+        // the stack on deeply nested input. Nodes deeper than serde_yaml will ever reach are
+        // not indexed, which keeps the paths (and memory) bounded.
+        let mut depth = 0usize;
+        loop {
+            let (event, mark) = match parser.next_token() {
+                Ok(next) => next,
+                Err(error) => {
+                    tracing::debug!(%error, "apk-conf location index stopped early");
+                    break;
+                }
+            };
+            match event {
+                Event::StreamEnd | Event::DocumentEnd => break,
+                Event::MappingStart(..) | Event::SequenceStart(..) => {
+                    depth += 1;
+                    if depth > MAX_INDEXED_DEPTH {
+                        continue;
+                    }
+                }
+                Event::MappingEnd | Event::SequenceEnd => {
+                    depth = depth.saturating_sub(1);
+                    if depth >= MAX_INDEXED_DEPTH {
+                        continue;
+                    }
+                }
+                _ if depth > MAX_INDEXED_DEPTH => continue,
+                _ => {}
+            }
+            recorder.on_event(event, mark);
         }
         LocationIndex {
             by_path: recorder.by_path,
