@@ -139,6 +139,9 @@ pub fn translate_routes(
         );
         let route_hostnames = route.spec.hostnames.clone().unwrap_or_default();
         let mut parents = Vec::new();
+        // Listeners this route already attached to: two parentRefs may select the same one.
+        // A set rather than a scan of the listener's attachments, which grow with every route.
+        let mut attached_here: BTreeSet<(usize, usize)> = BTreeSet::new();
         for parent in route.spec.parent_refs.iter().flatten() {
             if parent.group.as_deref().is_some_and(|g| g != GATEWAY_GROUP)
                 || parent.kind.as_deref().is_some_and(|k| k != "Gateway")
@@ -171,11 +174,11 @@ pub fn translate_routes(
                     match attach(snapshot, key, parent, gateway, &route_hostnames) {
                         Ok(listeners) => {
                             for (listener_index, hostnames) in listeners {
-                                let on_listener = attached.entry((gw_index, listener_index)).or_default();
                                 // Two parentRefs may select the same listener: a route counts once.
-                                if on_listener.iter().any(|a| &a.route == key) {
+                                if !attached_here.insert((gw_index, listener_index)) {
                                     continue;
                                 }
+                                let on_listener = attached.entry((gw_index, listener_index)).or_default();
                                 on_listener.push(Attachment {
                                     route: key.clone(),
                                     created: created.clone(),
@@ -980,13 +983,15 @@ fn precedence(m: &RouteMatch, created: &str, route: &ObjectKey, rule: usize, ind
 
 fn virtual_hosts(attachments: &[&Attachment]) -> Vec<VirtualHost> {
     let mut by_host: BTreeMap<String, Vec<(PrecedenceKey, Route)>> = BTreeMap::new();
+    // Route names per host, so many routes on one host do not rescan each other.
+    let mut names: BTreeSet<(String, String)> = BTreeSet::new();
     for a in attachments {
         for host in &a.hostnames {
             let entries = by_host.entry(host.clone()).or_default();
             for (rule_index, rule) in a.rules.iter().enumerate() {
                 for (match_index, m) in rule.matches.iter().enumerate() {
                     let name = format!("{}/rule/{rule_index}/match/{match_index}", a.route);
-                    if entries.iter().any(|(_, r)| r.name == name) {
+                    if !names.insert((host.clone(), name.clone())) {
                         continue; // the same route attached through two listeners
                     }
                     entries.push((

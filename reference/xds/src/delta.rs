@@ -6,6 +6,7 @@ use std::sync::Arc;
 use envoy_types::pb::envoy::service::discovery::v3::{
     DeltaDiscoveryRequest, DeltaDiscoveryResponse, Resource,
 };
+use prost::Message;
 use tonic::Streaming;
 use tracing::{debug, warn};
 
@@ -275,15 +276,20 @@ impl DeltaStream {
         };
         pending.apply_to(&mut held.sent);
         held.outstanding.push_back(pending);
-        self.link
-            .send(DeltaDiscoveryResponse {
-                system_version_info: version.to_string(),
-                resources,
-                type_url: type_url.to_owned(),
-                removed_resources: removals.into_iter().collect(),
-                nonce,
-                ..Default::default()
-            })
-            .await
+        let response = DeltaDiscoveryResponse {
+            system_version_info: version.to_string(),
+            resources,
+            type_url: type_url.to_owned(),
+            removed_resources: removals.into_iter().collect(),
+            nonce,
+            ..Default::default()
+        };
+        self.link.record(
+            type_url,
+            response.resources.len(),
+            response.removed_resources.len(),
+            response.encoded_len(),
+        );
+        self.link.send(response).await
     }
 }

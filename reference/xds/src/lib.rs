@@ -10,6 +10,7 @@ mod error;
 mod snapshot;
 mod sotw;
 mod state;
+mod stats;
 mod stream;
 
 use std::collections::BTreeMap;
@@ -32,9 +33,11 @@ use tracing::{info, warn};
 pub use error::XdsError;
 pub use snapshot::Snapshot;
 pub use state::{Nack, NodeState, Protocol, TypeState};
+pub use stats::SentCounts;
 
 use snapshot::Prepared;
 use state::{Progress, Registry, progress};
+use stats::SentStats;
 use stream::Link;
 
 /// Type URLs of the resources Portcullis serves.
@@ -61,6 +64,7 @@ pub(crate) struct Shared {
     snapshots: watch::Sender<Arc<Prepared>>,
     registry: Registry,
     next_stream: AtomicU64,
+    sent: SentStats,
 }
 
 /// The ADS server; cheap to clone, all clones share one snapshot and node registry.
@@ -91,6 +95,7 @@ impl XdsServer {
                 snapshots: watch::Sender::new(Arc::new(Prepared::default())),
                 registry: Registry::new(),
                 next_stream: AtomicU64::new(1),
+                sent: SentStats::default(),
             }),
         }
     }
@@ -132,6 +137,13 @@ impl XdsServer {
             .serve_with_incoming(TcpListenerStream::new(listener))
             .await?;
         Ok(())
+    }
+
+    /// What every stream sent so far, by type URL: responses, resources, removals and bytes.
+    /// Take it before and after a change and subtract ([`SentCounts::since`]) to see what the
+    /// change cost on the wire.
+    pub fn sent_counts(&self) -> BTreeMap<String, SentCounts> {
+        self.shared.sent.current()
     }
 
     /// Observable per-node ACK/NACK state, keyed by node id.

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use envoy_types::pb::envoy::service::discovery::v3::{DiscoveryRequest, DiscoveryResponse};
+use prost::Message;
 use tonic::Streaming;
 use tracing::{debug, warn};
 
@@ -143,14 +144,15 @@ impl SotwStream {
                 digest,
             },
         );
+        let response = DiscoveryResponse {
+            version_info: version.to_string(),
+            resources,
+            type_url: type_url.to_owned(),
+            nonce,
+            ..Default::default()
+        };
         self.link
-            .send(DiscoveryResponse {
-                version_info: version.to_string(),
-                resources,
-                type_url: type_url.to_owned(),
-                nonce,
-                ..Default::default()
-            })
-            .await
+            .record(type_url, response.resources.len(), 0, response.encoded_len());
+        self.link.send(response).await
     }
 }

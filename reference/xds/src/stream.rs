@@ -113,6 +113,11 @@ impl<Resp> Link<Resp> {
         self.shared.registry.update(self.id, types);
     }
 
+    /// Counts a response of `type_url` before it is sent.
+    pub(crate) fn record(&self, type_url: &str, resources: usize, removals: usize, bytes: usize) {
+        self.shared.sent.record(type_url, resources, removals, bytes);
+    }
+
     /// Sends a response to Envoy.
     pub(crate) async fn send(&self, resp: Resp) -> Result<(), Gone> {
         self.tx.send(Ok(resp)).await.map_err(|_| Gone)

@@ -966,3 +966,49 @@ async fn disconnected_nodes_are_marked_and_ignored_by_wait() {
     let result = server.wait_until_applied(1, Duration::from_millis(100)).await;
     assert!(matches!(result, Err(XdsError::Timeout { .. })), "{result:?}");
 }
+
+// ---------- sent counters ----------
+
+#[tokio::test]
+async fn sent_counts_show_what_each_push_cost() {
+    let (server, mut client) = start().await;
+    assert!(server.sent_counts().is_empty());
+    server.publish(snapshot(
+        1,
+        vec![cluster("a", 1), cluster("b", 1), cluster("c", 1)],
+    ));
+    let mut envoy = Delta::open(&mut client).await;
+    envoy.subscribe(Some("d1"), type_url::CLUSTER, &[]).await;
+    let cds = envoy.recv().await;
+    envoy.ack(&cds).await;
+    let first = server.sent_counts()[type_url::CLUSTER];
+    assert_eq!(first.responses, 1);
+    assert_eq!(first.resources, 3);
+    assert_eq!(first.removals, 0);
+    assert_eq!(first.bytes, cds.encoded_len() as u64);
+
+    // One cluster changes and one goes: Delta sends just those.
+    server.publish(snapshot(2, vec![cluster("a", 2), cluster("b", 1)]));
+    let cds2 = envoy.recv().await;
+    let pushed = server.sent_counts()[type_url::CLUSTER].since(&first);
+    assert_eq!(
+        pushed,
+        crate::SentCounts {
+            responses: 1,
+            resources: 1,
+            removals: 1,
+            bytes: cds2.encoded_len() as u64,
+        }
+    );
+
+    // State of the World resends every selected resource of the type.
+    let mut sotw = Sotw::open(&mut client).await;
+    sotw.request(Some("s1"), type_url::CLUSTER, &[]).await;
+    let full = sotw.recv().await;
+    let after = server.sent_counts()[type_url::CLUSTER];
+    assert_eq!(after.since(&first).resources, 1 + 2);
+    assert_eq!(
+        after.bytes,
+        (cds.encoded_len() + cds2.encoded_len() + full.encoded_len()) as u64
+    );
+}
