@@ -22,6 +22,7 @@
 //! makes ≥ 50,000 decisions/s) are reported PASS or MISS, never failed on.
 
 pub mod auth;
+pub mod command;
 pub mod cpu;
 pub mod grpc;
 pub mod http;
@@ -423,17 +424,10 @@ fn progress(configuration: Configuration, repeat: usize, repeats: usize, sample:
     );
 }
 
-/// Writes `bench-rate-limit.md` and `.json` into `dir` (created if need be); returns their
-/// paths.
+/// Writes the report's Markdown and JSON files into `dir` (created if need be); returns
+/// their paths.
 pub fn write(report: &BenchReport, dir: &Path) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let markdown = dir.join(REPORT_FILES[0]);
-    std::fs::write(&markdown, report.markdown())
-        .with_context(|| format!("writing {}", markdown.display()))?;
-    let json = dir.join(REPORT_FILES[1]);
-    let text = serde_json::to_string_pretty(report).context("serialising the report")?;
-    std::fs::write(&json, text + "\n").with_context(|| format!("writing {}", json.display()))?;
-    Ok(vec![markdown, json])
+    command::write_files(report, dir, REPORT_FILES)
 }
 
 /// The whole command: parse `args` (program name first), run, print the table, write the
@@ -443,43 +437,14 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let options = match BenchOptions::try_parse_args(args) {
-        Ok(options) => options,
-        Err(error) => {
-            // Prints help or the error; help and --version are not failures.
-            let _ = error.print();
-            return if error.use_stderr() {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
-    };
-    let report = match run(&options).await {
-        Ok(report) => report,
-        Err(error) => {
-            eprintln!("{COMMAND}: {error:#}");
-            return ExitCode::FAILURE;
-        }
-    };
-    println!("\n{}", report.markdown());
-    match write(&report, &options.out_dir) {
-        Ok(files) => {
-            for file in files {
-                println!("report: {}", file.display());
-            }
-        }
-        Err(error) => {
-            eprintln!("{COMMAND}: {error:#}");
-            return ExitCode::FAILURE;
-        }
-    }
-    if report.ok() {
-        ExitCode::SUCCESS
-    } else {
-        eprintln!("{COMMAND}: {} problems, see above", report.problems.len());
-        ExitCode::FAILURE
-    }
+    command::run_command(
+        COMMAND,
+        || BenchOptions::try_parse_args(args),
+        |options| options.out_dir.clone(),
+        REPORT_FILES,
+        |options| async move { run(&options).await },
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -595,6 +595,16 @@ fn number(value: f64) -> String {
     }
 }
 
+impl crate::bench::command::BenchmarkReport for BenchReport {
+    fn markdown(&self) -> String {
+        BenchReport::markdown(self)
+    }
+
+    fn problems(&self) -> &[String] {
+        &self.problems
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,6 +23,7 @@ pub mod jwt_envoy;
 pub mod report;
 pub mod resources;
 
+use crate::bench::command;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -392,62 +393,27 @@ async fn measure(
     Ok((samples, format!("(1)–(6) alternated ×{}", options.repeats)))
 }
 
-/// Writes `bench-auth.md` and `.json` into `dir` (created if need be); returns their paths.
+/// Writes the report's Markdown and JSON files into `dir` (created if need be); returns
+/// their paths.
 pub fn write(report: &AuthReport, dir: &Path) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let markdown = dir.join(REPORT_FILES[0]);
-    std::fs::write(&markdown, report.markdown())
-        .with_context(|| format!("writing {}", markdown.display()))?;
-    let json = dir.join(REPORT_FILES[1]);
-    let text = serde_json::to_string_pretty(report).context("serialising the report")?;
-    std::fs::write(&json, text + "\n").with_context(|| format!("writing {}", json.display()))?;
-    Ok(vec![markdown, json])
+    command::write_files(report, dir, REPORT_FILES)
 }
 
 /// The whole command: parse `args` (program name first), run, print the table, write the
-/// reports. Fails if the benchmark could not run or any request got anything but a 2xx.
+/// reports. Fails if the benchmark could not run or any request failed.
 pub async fn cli<I, T>(args: I) -> ExitCode
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let options = match AuthOptions::try_parse_args(args) {
-        Ok(options) => options,
-        Err(error) => {
-            // Prints help or the error; help is not a failure.
-            let _ = error.print();
-            return if error.use_stderr() {
-                ExitCode::FAILURE
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
-    };
-    let report = match run(&options).await {
-        Ok(report) => report,
-        Err(error) => {
-            eprintln!("{COMMAND}: {error:#}");
-            return ExitCode::FAILURE;
-        }
-    };
-    println!("\n{}", report.markdown());
-    match write(&report, &options.out_dir) {
-        Ok(files) => {
-            for file in files {
-                println!("report: {}", file.display());
-            }
-        }
-        Err(error) => {
-            eprintln!("{COMMAND}: {error:#}");
-            return ExitCode::FAILURE;
-        }
-    }
-    if report.ok() {
-        ExitCode::SUCCESS
-    } else {
-        eprintln!("{COMMAND}: {} problems, see above", report.problems.len());
-        ExitCode::FAILURE
-    }
+    command::run_command(
+        COMMAND,
+        || AuthOptions::try_parse_args(args),
+        |options| options.out_dir.clone(),
+        REPORT_FILES,
+        |options| async move { run(&options).await },
+    )
+    .await
 }
 
 #[cfg(test)]

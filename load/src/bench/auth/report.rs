@@ -506,6 +506,16 @@ fn number(value: f64) -> String {
     }
 }
 
+impl crate::bench::command::BenchmarkReport for AuthReport {
+    fn markdown(&self) -> String {
+        AuthReport::markdown(self)
+    }
+
+    fn problems(&self) -> &[String] {
+        &self.problems
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
