@@ -188,7 +188,11 @@ impl ControlPlane {
             }
         }
         if let Some(enforcer) = &self.enforcer {
-            enforcer.update_config(enforcer_config(&translation.ir.security));
+            // A push rebuilds the enforcer's indexes and empties its token cache: only on change.
+            let config = enforcer_config(&translation.ir.security);
+            if enforcer.config() != config {
+                enforcer.update_config(config);
+            }
         }
         if let Some((idp, built_in)) = &self.idp {
             let mut clients = built_in.clone();
