@@ -587,7 +587,7 @@ pub fn thousands(value: f64) -> String {
 }
 
 /// A number of seconds without a needless `.0`.
-fn number(value: f64) -> String {
+pub(crate) fn number(value: f64) -> String {
     if value.fract() == 0.0 {
         format!("{value:.0}")
     } else {

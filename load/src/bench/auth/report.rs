@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::bench::cpu::CpuUse;
-use crate::bench::report::{Spread, cpu_model, thousands};
+use crate::bench::report::{Spread, cpu_model, number, thousands};
 use crate::bench::tally::Tally;
 use serde::Serialize;
 
@@ -494,15 +494,6 @@ impl AuthReport {
             }
         }
         out
-    }
-}
-
-/// A number of seconds without a needless `.0`.
-fn number(value: f64) -> String {
-    if value.fract() == 0.0 {
-        format!("{value:.0}")
-    } else {
-        format!("{value}")
     }
 }
 
