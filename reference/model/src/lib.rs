@@ -6,11 +6,13 @@
 
 pub mod apk;
 pub mod cp;
+pub mod folder;
 pub mod key;
 pub mod load;
 pub mod resource;
 pub mod snapshot;
 
+pub use folder::{FolderCache, RefreshStats};
 pub use key::{ObjectKey, ObjectRef};
 pub use load::{LoadError, LoadReport, load_dir, parse_documents};
 pub use resource::{Resource, Skipped};

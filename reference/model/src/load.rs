@@ -72,14 +72,6 @@ pub struct LoadReport {
     pub errors: Vec<LoadError>,
 }
 
-impl LoadReport {
-    fn merge(&mut self, other: LoadReport) {
-        self.resources.extend(other.resources);
-        self.skipped.extend(other.skipped);
-        self.errors.extend(other.errors);
-    }
-}
-
 /// Parses every document of a (multi-document) YAML text. `source_name` names the text in
 /// errors, usually the file name. One bad document never hides the others.
 pub fn parse_documents(source_name: &str, text: &str) -> LoadReport {
@@ -188,6 +180,9 @@ fn parse_value(source_name: &str, value: Value) -> Result<Parsed, LoadError> {
             ("gateway.networking.k8s.io", "HTTPRoute") => {
                 Resource::HttpRoute(deserialize(source_name, &kind, &display_name, value)?)
             }
+            ("gateway.networking.k8s.io", "GRPCRoute") => {
+                Resource::GrpcRoute(deserialize(source_name, &kind, &display_name, value)?)
+            }
             ("gateway.networking.k8s.io", "ReferenceGrant") => {
                 Resource::ReferenceGrant(deserialize(source_name, &kind, &display_name, value)?)
             }
@@ -276,46 +271,10 @@ pub fn is_resource_file(path: &Path) -> bool {
 }
 
 /// Reads every resource file below `dir` (recursively, in sorted path order, so the result
-/// does not depend on the file system's listing order).
+/// does not depend on the file system's listing order). A control plane that reloads keeps a
+/// [`crate::folder::FolderCache`] instead, which re-reads only changed files.
 pub fn load_dir(dir: &Path) -> LoadReport {
-    let mut files = Vec::new();
-    let mut report = LoadReport::default();
-    collect_files(dir, &mut files, &mut report);
-    files.sort();
-    for path in files {
-        let name = path.strip_prefix(dir).unwrap_or(&path).display().to_string();
-        match std::fs::read_to_string(&path) {
-            Ok(text) => report.merge(parse_documents(&name, &text)),
-            Err(error) => report.errors.push(LoadError::Io {
-                path: path.clone(),
-                message: error.to_string(),
-            }),
-        }
-    }
-    report
-}
-
-fn collect_files(dir: &Path, files: &mut Vec<PathBuf>, report: &mut LoadReport) {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(error) => {
-            report.errors.push(LoadError::Io {
-                path: dir.to_path_buf(),
-                message: error.to_string(),
-            });
-            return;
-        }
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let hidden = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with('.'));
-        if path.is_dir() && !hidden {
-            collect_files(&path, files, report);
-        } else if is_resource_file(&path) {
-            files.push(path);
-        }
-    }
+    let mut cache = crate::folder::FolderCache::new(dir);
+    cache.refresh();
+    cache.to_report()
 }

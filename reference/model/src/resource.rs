@@ -2,6 +2,7 @@
 
 use gateway_api::gatewayclasses::GatewayClass;
 use gateway_api::gateways::Gateway;
+use gateway_api::grpcroutes::GrpcRoute;
 use gateway_api::httproutes::HttpRoute;
 use gateway_api::referencegrants::ReferenceGrant;
 use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
@@ -31,6 +32,8 @@ pub enum Resource {
     Gateway(Gateway),
     /// `gateway.networking.k8s.io` HTTPRoute.
     HttpRoute(HttpRoute),
+    /// `gateway.networking.k8s.io` GRPCRoute.
+    GrpcRoute(GrpcRoute),
     /// `gateway.networking.k8s.io` ReferenceGrant (v1beta1 and v1 share one shape).
     ReferenceGrant(ReferenceGrant),
     /// Core Service: a backend's ports.
@@ -87,6 +90,7 @@ impl Resource {
             Resource::GatewayClass(r) => &r.metadata,
             Resource::Gateway(r) => &r.metadata,
             Resource::HttpRoute(r) => &r.metadata,
+            Resource::GrpcRoute(r) => &r.metadata,
             Resource::ReferenceGrant(r) => &r.metadata,
             Resource::Service(r) => &r.metadata,
             Resource::EndpointSlice(r) => &r.metadata,
@@ -112,6 +116,7 @@ impl Resource {
             Resource::GatewayClass(r) => &mut r.metadata,
             Resource::Gateway(r) => &mut r.metadata,
             Resource::HttpRoute(r) => &mut r.metadata,
+            Resource::GrpcRoute(r) => &mut r.metadata,
             Resource::ReferenceGrant(r) => &mut r.metadata,
             Resource::Service(r) => &mut r.metadata,
             Resource::EndpointSlice(r) => &mut r.metadata,
@@ -138,6 +143,7 @@ impl Resource {
             Resource::GatewayClass(_) => "GatewayClass",
             Resource::Gateway(_) => "Gateway",
             Resource::HttpRoute(_) => "HTTPRoute",
+            Resource::GrpcRoute(_) => "GRPCRoute",
             Resource::ReferenceGrant(_) => "ReferenceGrant",
             Resource::Service(_) => "Service",
             Resource::EndpointSlice(_) => "EndpointSlice",

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use gateway_api::gatewayclasses::GatewayClass;
 use gateway_api::gateways::Gateway;
+use gateway_api::grpcroutes::GrpcRoute;
 use gateway_api::httproutes::HttpRoute;
 use gateway_api::referencegrants::ReferenceGrant;
 use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
@@ -34,6 +35,8 @@ pub struct Snapshot {
     pub gateways: BTreeMap<ObjectKey, Gateway>,
     /// HTTPRoutes.
     pub http_routes: BTreeMap<ObjectKey, HttpRoute>,
+    /// GRPCRoutes.
+    pub grpc_routes: BTreeMap<ObjectKey, GrpcRoute>,
     /// ReferenceGrants.
     pub reference_grants: BTreeMap<ObjectKey, ReferenceGrant>,
     /// Services.
@@ -84,13 +87,24 @@ impl Snapshot {
     /// Builds a snapshot from loaded resources, and returns every error: the report's own and
     /// objects defined twice (the first definition is kept).
     pub fn from_report(report: &LoadReport) -> (Snapshot, Vec<LoadError>) {
+        Self::from_reports(std::iter::once(report))
+    }
+
+    /// As [`Snapshot::from_report`], over several reports in order (a folder cache's files).
+    pub fn from_reports<'a>(reports: impl IntoIterator<Item = &'a LoadReport>) -> (Snapshot, Vec<LoadError>) {
         let mut snapshot = Snapshot::default();
-        let mut errors = report.errors.clone();
-        for (source, resource) in &report.resources {
-            if let Err(error) = snapshot.insert(source, resource.clone()) {
-                errors.push(error);
+        let mut errors = Vec::new();
+        let mut resource_errors = Vec::new();
+        for report in reports {
+            errors.extend(report.errors.iter().cloned());
+            for (source, resource) in &report.resources {
+                if let Err(error) = snapshot.insert(source, resource.clone()) {
+                    resource_errors.push(error);
+                }
             }
         }
+        // Parse errors first, then duplicates, as for a single report.
+        errors.extend(resource_errors);
         (snapshot, errors)
     }
 
@@ -114,6 +128,9 @@ impl Snapshot {
             }
             Resource::HttpRoute(r) => {
                 self.http_routes.insert(key, r);
+            }
+            Resource::GrpcRoute(r) => {
+                self.grpc_routes.insert(key, r);
             }
             Resource::ReferenceGrant(r) => {
                 self.reference_grants.insert(key, r);

@@ -9,7 +9,7 @@ use k8s_openapi::api::discovery::v1::{Endpoint, EndpointPort, EndpointSlice};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use portcullis_echo::{EchoIdentity, EchoServer, pod_name};
 use portcullis_limiter::{DescriptorConfig, DomainConfig, Limiter, LimiterConfig, Unit};
-use portcullis_model::{ObjectKey, Resource, SERVICE_NAME_LABEL, Snapshot, load_dir};
+use portcullis_model::{FolderCache, ObjectKey, Resource, SERVICE_NAME_LABEL, Snapshot};
 use portcullis_translate::envoy::rate_limit::RATE_LIMIT_DOMAIN;
 use portcullis_translate::ir::{
     APPLICATION_DESCRIPTOR, RateLimitRule, RateLimitUnit, SUBSCRIBED_API_DESCRIPTOR,
@@ -60,6 +60,7 @@ struct State {
     published: Option<XdsResources>,
     echo: Option<BTreeMap<ObjectKey, EchoServer>>,
     skipped_seen: BTreeSet<String>,
+    folder: FolderCache,
 }
 
 /// Reads the resource folder and programs the xDS server.
@@ -85,6 +86,7 @@ impl ControlPlane {
         policy: PortPolicy,
         echo_backends: bool,
     ) -> Self {
+        let folder = FolderCache::new(resources_dir.clone());
         ControlPlane {
             resources_dir,
             controller_name,
@@ -95,6 +97,7 @@ impl ControlPlane {
                 published: None,
                 echo: echo_backends.then(BTreeMap::new),
                 skipped_seen: BTreeSet::new(),
+                folder,
             }),
             view: watch::channel(Arc::new(ControlView::default())).0,
             limiter: None,
@@ -145,17 +148,31 @@ impl ControlPlane {
     /// those are reported in statuses and errors, and the rest is served.
     pub async fn reload(&self) -> Result<u64, OperatorError> {
         let mut state = self.state.lock().await;
-        let dir = self.resources_dir.clone();
-        let report = tokio::task::spawn_blocking(move || load_dir(&dir))
-            .await
-            .map_err(|e| OperatorError::io("reading resources", std::io::Error::other(e)))?;
-        for skipped in &report.skipped {
+        // Only files that changed since the last reload are read and parsed again.
+        let mut folder = std::mem::replace(&mut state.folder, FolderCache::new(&self.resources_dir));
+        let (folder, refreshed) = tokio::task::spawn_blocking(move || {
+            let stats = folder.refresh();
+            (folder, stats)
+        })
+        .await
+        .map_err(|e| OperatorError::io("reading resources", std::io::Error::other(e)))?;
+        tracing::debug!(
+            parsed = refreshed.parsed,
+            reused = refreshed.reused,
+            removed = refreshed.removed,
+            "read the resource folder"
+        );
+        state.folder = folder;
+        let mut newly_skipped = Vec::new();
+        for skipped in state.folder.reports().flat_map(|report| &report.skipped) {
             let id = format!("{} {} {}", skipped.kind, skipped.name, skipped.source);
-            if state.skipped_seen.insert(id) {
+            if !state.skipped_seen.contains(&id) {
                 tracing::info!(source = %skipped.source, kind = %skipped.kind, name = %skipped.name, "skipping a kind portcullis does not serve");
+                newly_skipped.push(id);
             }
         }
-        let (mut snapshot, load_errors) = Snapshot::from_report(&report);
+        state.skipped_seen.extend(newly_skipped);
+        let (mut snapshot, load_errors) = Snapshot::from_reports(state.folder.reports());
         let mut errors: Vec<String> = load_errors.iter().map(ToString::to_string).collect();
         for error in &errors {
             tracing::warn!("{error}");
