@@ -14,6 +14,7 @@ use crate::driver::Driver;
 pub const SUPPORTED_FEATURES: &[&str] = &[
     "Gateway",
     "HTTPRoute",
+    "GRPCRoute",
     "ReferenceGrant",
     "HTTPRouteQueryParamMatching",
     "HTTPRouteMethodMatching",
@@ -145,6 +146,11 @@ impl Driver for EmbeddedDriver {
             "Gateway" => statuses.gateways.get(key).map(serde_json::to_value).transpose()?,
             "HTTPRoute" => statuses
                 .http_routes
+                .get(key)
+                .map(serde_json::to_value)
+                .transpose()?,
+            "GRPCRoute" => statuses
+                .grpc_routes
                 .get(key)
                 .map(serde_json::to_value)
                 .transpose()?,

@@ -5,6 +5,7 @@ pub mod apk_steps;
 pub mod cluster;
 pub mod driver;
 pub mod embedded;
+pub mod grpc_steps;
 pub mod postman;
 pub mod report;
 pub mod request;

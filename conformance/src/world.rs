@@ -40,6 +40,10 @@ pub struct GatewayWorld {
     pub last: Option<Exchange>,
     /// Answers of a batch of requests.
     pub batch: Vec<Exchange>,
+    /// The last settled gRPC answer.
+    pub grpc: Option<portcullis_echo::grpc::GrpcAnswer>,
+    /// Answers of a batch of gRPC calls.
+    pub grpc_batch: Vec<portcullis_echo::grpc::GrpcAnswer>,
     /// Values captured in one step and used in later ones as `${name}`.
     pub vars: std::collections::BTreeMap<String, String>,
     /// Headers sent with every request by URL (APK's "I set headers").

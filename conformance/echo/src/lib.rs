@@ -3,9 +3,11 @@
 //!
 //! Besides echoing the request as JSON it honours `X-Echo-Set-Header`,
 //! `/status/NNN`, `/health` and `?delay=<go duration>`, and speaks HTTP/1.1
-//! and h2c (prior knowledge) on one port.
+//! and h2c (prior knowledge) on one port. gRPC calls on that port are answered by the
+//! [`grpc`] echo service.
 
 mod duration;
+pub mod grpc;
 
 use std::collections::BTreeMap;
 use std::io;
@@ -247,6 +249,9 @@ async fn handle(
     ConnectInfo(remote): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Response {
+    if grpc::is_grpc(request.headers()) {
+        return grpc::handle(&shared.identity, request).await;
+    }
     let (parts, body) = request.into_parts();
     let request_uri = request_uri(&parts.uri, parts.version);
     // Read the body so the connection stays reusable; its content is unused.

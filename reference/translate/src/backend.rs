@@ -72,6 +72,7 @@ pub fn resolve(snapshot: &Snapshot, key: &ObjectKey) -> Result<ResolvedBackend, 
                 c.max_retries.unwrap_or(3),
             )
         }),
+        http2: false,
     };
     let base_path = spec.base_path.clone().unwrap_or_default();
     if !(base_path.is_empty() || base_path.starts_with('/')) {

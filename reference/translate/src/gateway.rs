@@ -12,6 +12,7 @@ use portcullis_model::{GATEWAY_GROUP, ObjectKey, Snapshot};
 use crate::TranslateInput;
 use crate::ir::{Protocol, TlsSecret};
 use crate::refs::{RefFrom, reference_allowed};
+use crate::route_kind::RouteKind;
 use crate::status::{
     Condition, GatewayAddress, GatewayClassStatus, GatewayStatus, LISTENER_ADDRESS_TYPE, ListenerStatus,
     RouteGroupKind, Statuses,
@@ -52,6 +53,8 @@ pub struct CheckedListener {
     pub allowed_namespaces: AllowedNamespaces,
     /// Whether HTTPRoutes may attach.
     pub allows_http_routes: bool,
+    /// Whether GRPCRoutes may attach.
+    pub allows_grpc_routes: bool,
     /// Whether Envoy gets it.
     pub programmed: bool,
     /// Its certificates (HTTPS).
@@ -70,6 +73,15 @@ pub enum AllowedNamespaces {
 }
 
 impl CheckedListener {
+    /// Whether routes of this kind may attach (its protocol and `allowedRoutes.kinds` agree).
+    pub fn allows_kind(&self, kind: RouteKind) -> bool {
+        self.protocol.is_some()
+            && match kind {
+                RouteKind::Http => self.allows_http_routes,
+                RouteKind::Grpc => self.allows_grpc_routes,
+            }
+    }
+
     /// Whether a route in `namespace` may attach.
     pub fn allows_namespace(&self, snapshot: &Snapshot, gateway_ns: &str, namespace: &str) -> bool {
         match &self.allowed_namespaces {
@@ -341,24 +353,21 @@ fn check_listener(
         gen_,
     );
     let mut supported_kinds = Vec::new();
-    let mut allows_http_routes = protocol.is_some();
+    // HTTP and HTTPS listeners carry both route kinds; gRPC is HTTP/2 over the same listener.
+    let mut allowed_kinds: BTreeSet<RouteKind> = BTreeSet::new();
     if let Some(kinds) = allowed.and_then(|a| a.kinds.as_ref()) {
-        allows_http_routes = false;
         let mut invalid = Vec::new();
         for kind in kinds {
             let group_ok = kind.group.as_deref().is_none_or(|g| g == GATEWAY_GROUP);
-            if group_ok && kind.kind == "HTTPRoute" && protocol.is_some() {
-                allows_http_routes = true;
-                supported_kinds.push(RouteGroupKind {
-                    group: GATEWAY_GROUP.to_string(),
-                    kind: kind.kind.clone(),
-                });
-            } else {
-                invalid.push(format!(
+            match RouteKind::from_name(&kind.kind).filter(|_| group_ok && protocol.is_some()) {
+                Some(route_kind) => {
+                    allowed_kinds.insert(route_kind);
+                }
+                None => invalid.push(format!(
                     "{}/{}",
                     kind.group.as_deref().unwrap_or(GATEWAY_GROUP),
                     kind.kind
-                ));
+                )),
             }
         }
         if !invalid.is_empty() {
@@ -374,9 +383,12 @@ fn check_listener(
             );
         }
     } else if protocol.is_some() {
+        allowed_kinds.extend(RouteKind::ALL);
+    }
+    for kind in &allowed_kinds {
         supported_kinds.push(RouteGroupKind {
             group: GATEWAY_GROUP.to_string(),
-            kind: "HTTPRoute".to_string(),
+            kind: kind.name().to_string(),
         });
     }
 
@@ -431,7 +443,8 @@ fn check_listener(
             protocol,
             hostname: listener.hostname.clone().filter(|h| !h.is_empty()),
             allowed_namespaces,
-            allows_http_routes,
+            allows_http_routes: allowed_kinds.contains(&RouteKind::Http),
+            allows_grpc_routes: allowed_kinds.contains(&RouteKind::Grpc),
             programmed,
             secrets,
         },

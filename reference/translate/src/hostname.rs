@@ -37,9 +37,26 @@ pub fn intersect(listener: Option<&str>, route: &[String]) -> Option<Vec<String>
     if out.is_empty() { None } else { Some(out) }
 }
 
+/// Whether two hostnames a route serves (concrete, wildcard, or `*` for any) have a host in
+/// common: what makes an HTTPRoute and a GRPCRoute on one listener conflict.
+pub fn overlaps(a: &str, b: &str) -> bool {
+    a == "*" || b == "*" || a == b || matches(a, b) || matches(b, a)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overlapping_hostnames() {
+        assert!(overlaps("*", "a.com"));
+        assert!(overlaps("a.com", "a.com"));
+        assert!(overlaps("*.a.com", "x.a.com"));
+        assert!(overlaps("x.a.com", "*.a.com"));
+        assert!(overlaps("*.a.com", "*.x.a.com"));
+        assert!(!overlaps("*.a.com", "a.com"));
+        assert!(!overlaps("a.com", "b.com"));
+    }
 
     #[test]
     fn wildcard_matches_subdomains_only() {

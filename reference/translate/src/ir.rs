@@ -469,6 +469,10 @@ pub enum Action {
 /// it get a 500, as the Gateway API requires.
 pub const INVALID_BACKEND: &str = "portcullis.invalid-backend";
 
+/// As [`INVALID_BACKEND`] for GRPCRoutes, whose invalid share must get `UNAVAILABLE`: Envoy
+/// answers 503 for it, which gRPC clients read as that status.
+pub const UNAVAILABLE_BACKEND: &str = "portcullis.unavailable-backend";
+
 /// A backend and its share of the traffic.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct WeightedBackend {
@@ -518,6 +522,10 @@ pub struct Cluster {
     /// Connection and request limits: (connections, pending, requests, retries).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub circuit_breaker: Option<(u32, u32, u32, u32)>,
+    /// Speak HTTP/2 to the backend (h2c without TLS): gRPC backends, and Service ports with
+    /// `appProtocol: kubernetes.io/h2c`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub http2: bool,
 }
 
 /// A TLS certificate and key, from a Secret.

@@ -7,13 +7,16 @@
 
 pub mod apk;
 pub mod backend;
+pub mod conflict;
 pub mod envoy;
 pub mod gateway;
+pub mod grpc_route;
 pub mod hostname;
 pub mod ir;
 pub mod rate_limit;
 pub mod refs;
 pub mod route;
+pub mod route_kind;
 pub mod status;
 
 use std::collections::BTreeMap;
@@ -23,6 +26,7 @@ use portcullis_model::{ObjectKey, Snapshot};
 
 pub use envoy::XdsResources;
 pub use ir::Ir;
+pub use route_kind::RouteKind;
 pub use status::Statuses;
 
 /// Where each Gateway port really listens. The runtime decides (declared ports it cannot bind

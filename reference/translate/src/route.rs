@@ -1,9 +1,10 @@
-//! HTTPRoutes: attachment to listeners, matches, filters, backends, precedence, and status.
+//! Routes (HTTPRoutes here, GRPCRoutes compiled in [`crate::grpc_route`]): attachment to
+//! listeners, matches, filters, backends, precedence, and status.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use gateway_api::httproutes::{
-    HttpRoute, HttpRouteParentRefs, HttpRouteRules, HttpRouteRulesFilters,
+    HttpRoute, HttpRouteParentRefs, HttpRouteRules, HttpRouteRulesBackendRefs, HttpRouteRulesFilters,
     HttpRouteRulesFiltersType as FilterType, HttpRouteRulesMatches, HttpRouteRulesMatchesHeadersType,
     HttpRouteRulesMatchesPathType, HttpRouteRulesMatchesQueryParamsType,
 };
@@ -17,38 +18,131 @@ use crate::hostname;
 use crate::ir::{
     Action, Cluster, Cors, EnforcerCheck, HeaderModifier, INVALID_BACKEND, Ir, Listener, OperationSecurity,
     PathMatch, PathRewrite, Protocol, RateLimitDescriptor, RateLimitRule, Redirect, RedirectPath, Route,
-    RouteMatch, Security, TlsChain, TlsSecret, UpstreamPolicy, ValueMatch, VirtualHost, WeightedBackend,
+    RouteMatch, Security, TlsChain, TlsSecret, UNAVAILABLE_BACKEND, UpstreamPolicy, ValueMatch, VirtualHost,
+    WeightedBackend,
 };
 use crate::rate_limit::{ApiLimits, api_limits, gateway_limits, operation_limit, subscription_tiers};
 use crate::refs::{RefFrom, reference_allowed};
+use crate::route_kind::RouteKind;
 use crate::status::{Condition, ParentReference, RouteParentStatus, RouteStatus, Statuses};
 
 /// A rule made ready for Envoy: its matches and what it does.
 #[derive(Clone, Debug)]
-struct CompiledRule {
-    matches: Vec<CompiledMatch>,
-    request_headers: HeaderModifier,
-    response_headers: HeaderModifier,
-    action: Action,
-    rate_limits: Vec<RateLimitDescriptor>,
-    upstream: Option<UpstreamPolicy>,
+pub(crate) struct CompiledRule {
+    pub(crate) matches: Vec<CompiledMatch>,
+    pub(crate) request_headers: HeaderModifier,
+    pub(crate) response_headers: HeaderModifier,
+    pub(crate) action: Action,
+    pub(crate) rate_limits: Vec<RateLimitDescriptor>,
+    pub(crate) upstream: Option<UpstreamPolicy>,
     /// What the enforcer checks, for rules of APK APIs.
-    enforcer: Option<EnforcerCheck>,
-    cors: Option<Cors>,
+    pub(crate) enforcer: Option<EnforcerCheck>,
+    pub(crate) cors: Option<Cors>,
 }
 
 /// A match and the path rewrite that goes with it.
 #[derive(Clone, Debug)]
-struct CompiledMatch {
-    matcher: RouteMatch,
-    rewrite: Option<PathRewrite>,
+pub(crate) struct CompiledMatch {
+    pub(crate) matcher: RouteMatch,
+    pub(crate) rewrite: Option<PathRewrite>,
     /// A CORS preflight companion: never sent to the enforcer.
-    preflight: bool,
+    pub(crate) preflight: bool,
+    /// For a GRPCRoute match, what ranks it (the Gateway API orders gRPC matches by service and
+    /// method, not by path).
+    pub(crate) grpc: Option<GrpcRank>,
+}
+
+/// How a GRPCRoute match ranks: literal matches before regular expressions (whose order the
+/// Gateway API leaves to implementations), then the longest service, then the longest method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct GrpcRank {
+    pub(crate) regex: bool,
+    pub(crate) service_len: usize,
+    pub(crate) method_len: usize,
+}
+
+/// A backendRef of either route kind.
+#[derive(Clone, Debug)]
+pub(crate) struct BackendRef {
+    pub(crate) group: Option<String>,
+    pub(crate) kind: Option<String>,
+    pub(crate) name: String,
+    pub(crate) namespace: Option<String>,
+    pub(crate) port: Option<i32>,
+    pub(crate) weight: Option<i32>,
+}
+
+impl From<&HttpRouteRulesBackendRefs> for BackendRef {
+    fn from(r: &HttpRouteRulesBackendRefs) -> Self {
+        BackendRef {
+            group: r.group.clone(),
+            kind: r.kind.clone(),
+            name: r.name.clone(),
+            namespace: r.namespace.clone(),
+            port: r.port,
+            weight: r.weight,
+        }
+    }
+}
+
+/// A parentRef of either route kind.
+#[derive(Clone, Debug)]
+pub(crate) struct ParentRef {
+    pub(crate) group: Option<String>,
+    pub(crate) kind: Option<String>,
+    pub(crate) namespace: Option<String>,
+    pub(crate) name: String,
+    pub(crate) section_name: Option<String>,
+    pub(crate) port: Option<i32>,
+}
+
+impl From<&HttpRouteParentRefs> for ParentRef {
+    fn from(p: &HttpRouteParentRefs) -> Self {
+        ParentRef {
+            group: p.group.clone(),
+            kind: p.kind.clone(),
+            namespace: p.namespace.clone(),
+            name: p.name.clone(),
+            section_name: p.section_name.clone(),
+            port: p.port,
+        }
+    }
+}
+
+/// Compiled rules, or why the route cannot be accepted at all.
+pub(crate) type Compiled = Result<(std::rc::Rc<Vec<CompiledRule>>, ResolvedRefsProblem), Rejection>;
+
+/// A route of either kind with its rules compiled, waiting to be attached.
+pub(crate) struct RouteUnit {
+    pub(crate) kind: RouteKind,
+    pub(crate) key: ObjectKey,
+    pub(crate) generation: i64,
+    /// Creation timestamp as JSON (empty when unknown): older routes take precedence.
+    pub(crate) created: String,
+    pub(crate) hostnames: Vec<String>,
+    pub(crate) parents: Vec<ParentRef>,
+    pub(crate) compiled: Compiled,
+}
+
+/// Where one parentRef of a route leads: the listeners (with the hostnames served on each) of
+/// one of our Gateways, or why none.
+pub(crate) struct ParentOutcome {
+    pub(crate) gw_index: usize,
+    pub(crate) parent_ref: ParentReference,
+    pub(crate) result: Result<Vec<(usize, Vec<String>)>, Problem>,
+}
+
+/// A creation timestamp as it orders routes (empty when unknown).
+pub(crate) fn created_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
+    meta.creation_timestamp
+        .as_ref()
+        .and_then(|t| serde_json::to_string(t).ok())
+        .unwrap_or_default()
 }
 
 /// What a rule's backends ask of the route besides the cluster split.
 #[derive(Default)]
-struct BackendExtras {
+pub(crate) struct BackendExtras {
     /// The APK Backend's base path, which replaces the API's.
     base_path: Option<String>,
     upstream: Option<UpstreamPolicy>,
@@ -92,9 +186,9 @@ struct Attachment {
 }
 
 /// Why a route cannot be accepted at all.
-struct Rejection {
-    reason: &'static str,
-    message: String,
+pub(crate) struct Rejection {
+    pub(crate) reason: &'static str,
+    pub(crate) message: String,
 }
 
 /// Resolves routes onto the checked gateways and builds the IR.
@@ -122,84 +216,78 @@ pub fn translate_routes(
         operations: BTreeMap::new(),
     };
 
+    let mut units = Vec::new();
     for (key, route) in &snapshot.http_routes {
-        let generation = route.metadata.generation.unwrap_or(1);
-        let compiled = compile_rules(snapshot, key, route, &mut clusters, &mut limits, &mut security);
-        let created = route
-            .metadata
-            .creation_timestamp
-            .as_ref()
-            .and_then(|t| serde_json::to_string(t).ok())
-            .unwrap_or_default();
-        let rules = std::rc::Rc::new(
-            compiled
-                .as_ref()
-                .map(|(rules, _)| rules.clone())
-                .unwrap_or_default(),
-        );
-        let route_hostnames = route.spec.hostnames.clone().unwrap_or_default();
+        let compiled = compile_rules(snapshot, key, route, &mut clusters, &mut limits, &mut security)
+            .map(|(rules, problem)| (std::rc::Rc::new(rules), problem));
+        units.push(RouteUnit {
+            kind: RouteKind::Http,
+            key: key.clone(),
+            generation: route.metadata.generation.unwrap_or(1),
+            created: created_of(&route.metadata),
+            hostnames: route.spec.hostnames.clone().unwrap_or_default(),
+            parents: route
+                .spec
+                .parent_refs
+                .iter()
+                .flatten()
+                .map(ParentRef::from)
+                .collect(),
+            compiled,
+        });
+    }
+    for (key, route) in &snapshot.grpc_routes {
+        units.push(crate::grpc_route::unit(snapshot, key, route, &mut clusters));
+    }
+    let mut outcomes: Vec<Vec<ParentOutcome>> = units
+        .iter()
+        .map(|unit| parent_outcomes(snapshot, unit, &gateways))
+        .collect();
+    crate::conflict::resolve(&units, &mut outcomes, &gateways);
+
+    for (unit, outcomes) in units.iter().zip(outcomes) {
+        let generation = unit.generation;
         let mut parents = Vec::new();
         // Listeners this route already attached to: two parentRefs may select the same one.
         // A set rather than a scan of the listener's attachments, which grow with every route.
         let mut attached_here: BTreeSet<(usize, usize)> = BTreeSet::new();
-        for parent in route.spec.parent_refs.iter().flatten() {
-            if parent.group.as_deref().is_some_and(|g| g != GATEWAY_GROUP)
-                || parent.kind.as_deref().is_some_and(|k| k != "Gateway")
-            {
-                continue;
-            }
-            let gw_ns = parent.namespace.clone().unwrap_or_else(|| key.namespace.clone());
-            let gw_key = ObjectKey::new(gw_ns, parent.name.clone());
-            let Some(gw_index) = gateways.iter().position(|g| g.key == gw_key) else {
-                continue; // not a Gateway of ours
-            };
+        for outcome in outcomes {
+            let gw_index = outcome.gw_index;
             let gateway = &gateways[gw_index];
-            let parent_ref = ParentReference {
-                group: GATEWAY_GROUP.to_string(),
-                kind: "Gateway".to_string(),
-                namespace: gw_key.namespace.clone(),
-                name: gw_key.name.clone(),
-                section_name: parent.section_name.clone(),
-                port: parent.port,
-            };
-            let accepted = match &compiled {
-                Err(rejection) => Condition::new(
+            let accepted = match (&unit.compiled, outcome.result) {
+                (Err(rejection), _) => Condition::new(
                     "Accepted",
                     false,
                     rejection.reason,
                     rejection.message.clone(),
                     generation,
                 ),
-                Ok(_) => {
-                    match attach(snapshot, key, parent, gateway, &route_hostnames) {
-                        Ok(listeners) => {
-                            for (listener_index, hostnames) in listeners {
-                                // Two parentRefs may select the same listener: a route counts once.
-                                if !attached_here.insert((gw_index, listener_index)) {
-                                    continue;
-                                }
-                                let on_listener = attached.entry((gw_index, listener_index)).or_default();
-                                on_listener.push(Attachment {
-                                    route: key.clone(),
-                                    created: created.clone(),
-                                    hostnames,
-                                    rules: rules.clone(),
-                                });
-                                if let Some(status) = statuses.gateways.get_mut(&gw_key.to_string())
-                                    && let Some(l) = status.listeners.get_mut(listener_index)
-                                {
-                                    l.attached_routes += 1;
-                                }
-                            }
-                            Condition::new("Accepted", true, "Accepted", "route is accepted", generation)
+                (Ok((rules, _)), Ok(listeners)) => {
+                    for (listener_index, hostnames) in listeners {
+                        // Two parentRefs may select the same listener: a route counts once.
+                        if !attached_here.insert((gw_index, listener_index)) {
+                            continue;
                         }
-                        Err((reason, message)) => {
-                            Condition::new("Accepted", false, reason, message, generation)
+                        let on_listener = attached.entry((gw_index, listener_index)).or_default();
+                        on_listener.push(Attachment {
+                            route: unit.key.clone(),
+                            created: unit.created.clone(),
+                            hostnames,
+                            rules: rules.clone(),
+                        });
+                        if let Some(status) = statuses.gateways.get_mut(&gateway.key.to_string())
+                            && let Some(l) = status.listeners.get_mut(listener_index)
+                        {
+                            l.attached_routes += 1;
                         }
                     }
+                    Condition::new("Accepted", true, "Accepted", "route is accepted", generation)
+                }
+                (Ok(_), Err((reason, message))) => {
+                    Condition::new("Accepted", false, reason, message, generation)
                 }
             };
-            let resolved = match &compiled {
+            let resolved = match &unit.compiled {
                 Ok((_, Some((reason, message)))) => {
                     Condition::new("ResolvedRefs", false, reason, message.clone(), generation)
                 }
@@ -212,15 +300,15 @@ pub fn translate_routes(
                 ),
             };
             parents.push(RouteParentStatus {
-                parent_ref,
+                parent_ref: outcome.parent_ref,
                 controller_name: gateway.controller_name.clone(),
                 conditions: vec![accepted, resolved],
             });
         }
         if !parents.is_empty() {
             statuses
-                .http_routes
-                .insert(key.to_string(), RouteStatus { parents });
+                .routes_mut(unit.kind)
+                .insert(unit.key.to_string(), RouteStatus { parents });
         }
     }
     let mut ir = build_ir(&gateways, &attached, clusters);
@@ -257,15 +345,54 @@ pub fn translate_routes(
     ir
 }
 
+/// Where each parentRef of a route leads, for the parentRefs naming one of our Gateways.
+fn parent_outcomes(
+    snapshot: &Snapshot,
+    unit: &RouteUnit,
+    gateways: &[AcceptedGateway],
+) -> Vec<ParentOutcome> {
+    let mut out = Vec::new();
+    for parent in &unit.parents {
+        if parent.group.as_deref().is_some_and(|g| g != GATEWAY_GROUP)
+            || parent.kind.as_deref().is_some_and(|k| k != "Gateway")
+        {
+            continue;
+        }
+        let gw_ns = parent
+            .namespace
+            .clone()
+            .unwrap_or_else(|| unit.key.namespace.clone());
+        let gw_key = ObjectKey::new(gw_ns, parent.name.clone());
+        let Some(gw_index) = gateways.iter().position(|g| g.key == gw_key) else {
+            continue; // not a Gateway of ours
+        };
+        let parent_ref = ParentReference {
+            group: GATEWAY_GROUP.to_string(),
+            kind: "Gateway".to_string(),
+            namespace: gw_key.namespace.clone(),
+            name: gw_key.name.clone(),
+            section_name: parent.section_name.clone(),
+            port: parent.port,
+        };
+        out.push(ParentOutcome {
+            gw_index,
+            parent_ref,
+            result: attach(snapshot, unit, parent, &gateways[gw_index]),
+        });
+    }
+    out
+}
+
 /// Which listeners of `gateway` the route attaches to through `parent`, with the hostnames it
 /// serves on each; or why none.
 fn attach(
     snapshot: &Snapshot,
-    route: &ObjectKey,
-    parent: &HttpRouteParentRefs,
+    unit: &RouteUnit,
+    parent: &ParentRef,
     gateway: &AcceptedGateway,
-    route_hostnames: &[String],
 ) -> Result<Vec<(usize, Vec<String>)>, Problem> {
+    let route = &unit.key;
+    let route_hostnames = &unit.hostnames;
     let candidates: Vec<usize> = gateway
         .listeners
         .iter()
@@ -297,17 +424,15 @@ fn attach(
         .into_iter()
         .filter(|&i| {
             let l = &gateway.listeners[i];
-            l.protocol.is_some()
-                && l.allows_http_routes
-                && l.allows_namespace(snapshot, &gateway.key.namespace, &route.namespace)
+            l.allows_kind(unit.kind) && l.allows_namespace(snapshot, &gateway.key.namespace, &route.namespace)
         })
         .collect();
     if allowed.is_empty() {
         return Err((
             "NotAllowedByListeners",
             format!(
-                "no listener of Gateway {} allows HTTPRoutes from namespace {}",
-                gateway.key, route.namespace
+                "no listener of Gateway {} allows {}s from namespace {}",
+                gateway.key, unit.kind, route.namespace
             ),
         ));
     }
@@ -332,9 +457,10 @@ fn attach(
 }
 
 /// An upstream reason and a message naming the field at fault.
-type Problem = (&'static str, String);
+pub(crate) type Problem = (&'static str, String);
 
-type ResolvedRefsProblem = Option<Problem>;
+/// The first backend problem of a route, reported as ResolvedRefs=False.
+pub(crate) type ResolvedRefsProblem = Option<Problem>;
 
 /// Compiles every rule. A rule that cannot be expressed rejects the route; backend problems
 /// only make that rule answer 500 and are reported as ResolvedRefs=False.
@@ -357,8 +483,10 @@ fn compile_rules(
         let mut action = match filters.redirect.take() {
             Some(redirect) => Action::Redirect(redirect),
             None => {
+                let refs: Vec<BackendRef> =
+                    rule.backend_refs.iter().flatten().map(BackendRef::from).collect();
                 let (action, rule_problem, rule_extras) =
-                    resolve_backends(snapshot, key, &field, rule, clusters);
+                    resolve_backends(snapshot, key, RouteKind::Http, &field, &refs, clusters);
                 extras = rule_extras;
                 if problem.is_none() {
                     problem = rule_problem;
@@ -377,6 +505,7 @@ fn compile_rules(
                     matcher,
                     rewrite: None,
                     preflight: false,
+                    grpc: None,
                 })
                 .collect(),
             Some(api) => {
@@ -484,19 +613,21 @@ fn api_matches(
                     },
                     rewrite: Some(rewrite.clone()),
                     preflight: true,
+                    grpc: None,
                 });
             }
             out.push(CompiledMatch {
                 matcher,
                 rewrite: Some(rewrite.clone()),
                 preflight: false,
+                grpc: None,
             });
         }
     }
     out
 }
 
-fn check_regex(field: &str, pattern: &str) -> Result<(), Rejection> {
+pub(crate) fn check_regex(field: &str, pattern: &str) -> Result<(), Rejection> {
     regex::Regex::new(pattern).map(|_| ()).map_err(|error| Rejection {
         reason: "UnsupportedValue",
         message: format!(
@@ -738,20 +869,30 @@ fn compile_filters(field: &str, filters: &[HttpRouteRulesFilters]) -> Result<Fil
     Ok(out)
 }
 
+/// The status a rule answers when none of its backends can take a request: 500 for HTTP (the
+/// Gateway API asks for it), 503 for gRPC, which clients read as `UNAVAILABLE`.
+pub(crate) fn failure_status(kind: RouteKind) -> u32 {
+    match kind {
+        RouteKind::Http => 500,
+        RouteKind::Grpc => 503,
+    }
+}
+
 /// The rule's action from its backendRefs, adding their clusters; and the first problem found.
-fn resolve_backends(
+pub(crate) fn resolve_backends(
     snapshot: &Snapshot,
     route: &ObjectKey,
+    route_kind: RouteKind,
     field: &str,
-    rule: &HttpRouteRules,
+    refs: &[BackendRef],
     clusters: &mut BTreeMap<String, Cluster>,
 ) -> (Action, ResolvedRefsProblem, BackendExtras) {
     let mut extras = BackendExtras::default();
-    let refs = rule.backend_refs.as_deref().unwrap_or(&[]);
+    let failure = failure_status(route_kind);
     if refs.is_empty() {
         return (
             Action::Respond {
-                status: 500,
+                status: failure,
                 reason: format!("{field}: no backendRefs"),
             },
             None,
@@ -780,7 +921,8 @@ fn resolve_backends(
                     Ok(resolved) => {
                         if weight > 0 {
                             let name = resolved.cluster.name.clone();
-                            clusters.entry(name.clone()).or_insert(resolved.cluster);
+                            let cluster = clusters.entry(name.clone()).or_insert(resolved.cluster);
+                            cluster.http2 |= route_kind == RouteKind::Grpc;
                             backends.push(WeightedBackend {
                                 cluster: name,
                                 weight,
@@ -811,7 +953,7 @@ fn resolve_backends(
             snapshot,
             RefFrom {
                 group: GATEWAY_GROUP,
-                kind: "HTTPRoute",
+                kind: route_kind.name(),
                 namespace: &route.namespace,
             },
             "",
@@ -851,13 +993,18 @@ fn resolve_backends(
                         Some(service_port) => {
                             let name = format!("{service_key}/{port}");
                             if weight > 0 {
-                                clusters.entry(name.clone()).or_insert_with(|| Cluster {
+                                let cluster = clusters.entry(name.clone()).or_insert_with(|| Cluster {
                                     name: name.clone(),
                                     endpoints: endpoints(snapshot, &service_key, service_port),
                                     dns: false,
                                     tls_sni: None,
                                     circuit_breaker: None,
+                                    http2: false,
                                 });
+                                // A gRPC backend, or a port that says it speaks h2c, gets HTTP/2
+                                // from every route that uses it.
+                                cluster.http2 |= route_kind == RouteKind::Grpc
+                                    || service_port.app_protocol.as_deref() == Some(H2C_APP_PROTOCOL);
                                 backends.push(WeightedBackend {
                                     cluster: name,
                                     weight,
@@ -876,10 +1023,14 @@ fn resolve_backends(
             }
         }
     }
-    // Invalid backends keep their share of the traffic, which gets 500s.
+    // Invalid backends keep their share of the traffic, which gets 500s (503s for gRPC).
     if !backends.is_empty() && invalid_weight > 0 {
         backends.push(WeightedBackend {
-            cluster: INVALID_BACKEND.to_string(),
+            cluster: match route_kind {
+                RouteKind::Http => INVALID_BACKEND,
+                RouteKind::Grpc => UNAVAILABLE_BACKEND,
+            }
+            .to_string(),
             weight: invalid_weight,
         });
     }
@@ -887,12 +1038,12 @@ fn resolve_backends(
         && backends.is_empty()
     {
         Action::Respond {
-            status: 500,
+            status: failure,
             reason: message.clone(),
         }
     } else if backends.is_empty() {
         Action::Respond {
-            status: 500,
+            status: failure,
             reason: format!("{field}: every backend has weight 0"),
         }
     } else {
@@ -900,6 +1051,9 @@ fn resolve_backends(
     };
     (action, problem, extras)
 }
+
+/// The `appProtocol` of a Service port that speaks HTTP/2 without TLS.
+pub const H2C_APP_PROTOCOL: &str = "kubernetes.io/h2c";
 
 /// Addresses behind a Service port, from the EndpointSlices labelled with its name.
 pub(crate) fn endpoints(
@@ -962,7 +1116,28 @@ type PrecedenceKey = (
     usize,
 );
 
-fn precedence(m: &RouteMatch, created: &str, route: &ObjectKey, rule: usize, index: usize) -> PrecedenceKey {
+fn precedence(
+    c: &CompiledMatch,
+    created: &str,
+    route: &ObjectKey,
+    rule: usize,
+    index: usize,
+) -> PrecedenceKey {
+    let m = &c.matcher;
+    if let Some(rank) = c.grpc {
+        // gRPC: literal first, the longest service, the longest method, the most headers.
+        return (
+            u8::from(rank.regex),
+            std::cmp::Reverse(rank.service_len),
+            0,
+            std::cmp::Reverse(rank.method_len),
+            std::cmp::Reverse(m.headers.len()),
+            created.to_string(),
+            route.clone(),
+            rule,
+            index,
+        );
+    }
     let (rank, len) = match &m.path {
         PathMatch::Exact(p) => (0, p.len()),
         PathMatch::Regex(p) => (1, p.len()),
@@ -995,7 +1170,7 @@ fn virtual_hosts(attachments: &[&Attachment]) -> Vec<VirtualHost> {
                         continue; // the same route attached through two listeners
                     }
                     entries.push((
-                        precedence(&m.matcher, &a.created, &a.route, rule_index, match_index),
+                        precedence(m, &a.created, &a.route, rule_index, match_index),
                         Route {
                             name,
                             matcher: m.matcher.clone(),

@@ -145,6 +145,9 @@ pub struct Statuses {
     pub gateways: BTreeMap<String, GatewayStatus>,
     /// HTTPRoutes.
     pub http_routes: BTreeMap<String, RouteStatus>,
+    /// GRPCRoutes.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub grpc_routes: BTreeMap<String, RouteStatus>,
     /// APK RateLimitPolicies.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub rate_limit_policies: BTreeMap<String, PolicyStatus>,
@@ -178,6 +181,19 @@ impl Statuses {
     /// The status of an HTTPRoute.
     pub fn http_route(&self, key: &ObjectKey) -> Option<&RouteStatus> {
         self.http_routes.get(&key.to_string())
+    }
+
+    /// The status of a GRPCRoute.
+    pub fn grpc_route(&self, key: &ObjectKey) -> Option<&RouteStatus> {
+        self.grpc_routes.get(&key.to_string())
+    }
+
+    /// The statuses of routes of one kind, by `namespace/name`.
+    pub fn routes_mut(&mut self, kind: crate::RouteKind) -> &mut BTreeMap<String, RouteStatus> {
+        match kind {
+            crate::RouteKind::Http => &mut self.http_routes,
+            crate::RouteKind::Grpc => &mut self.grpc_routes,
+        }
     }
 
     /// Every condition as a flat, ordered list of rows.
@@ -223,12 +239,17 @@ impl Statuses {
                 });
             }
         }
-        for (name, status) in &self.http_routes {
+        let routes = self
+            .http_routes
+            .iter()
+            .map(|r| ("HTTPRoute", r))
+            .chain(self.grpc_routes.iter().map(|r| ("GRPCRoute", r)));
+        for (kind, (name, status)) in routes {
             for parent in &status.parents {
                 for c in &parent.conditions {
                     rows.push(StatusRow {
                         object: format!(
-                            "HTTPRoute {name} parent {}/{}{}",
+                            "{kind} {name} parent {}/{}{}",
                             parent.parent_ref.namespace,
                             parent.parent_ref.name,
                             parent

@@ -25,7 +25,7 @@ use envoy_types::pb::envoy::r#type::matcher::v3::{StringMatcher, string_matcher:
 use envoy_types::pb::google::protobuf::Any;
 use portcullis_translate::XdsResources;
 use portcullis_translate::envoy::type_url;
-use portcullis_translate::ir::INVALID_BACKEND;
+use portcullis_translate::ir::{INVALID_BACKEND, UNAVAILABLE_BACKEND};
 use prost::{Message, Name};
 
 fn decode<M: Message + Name + Default>(any: &Any) -> M {
@@ -294,7 +294,11 @@ fn no_resource_is_orphaned_or_dangling() {
                     );
                 }
                 for r in &vhost.routes {
-                    routed.extend(clusters_of(r).into_iter().filter(|c| c != INVALID_BACKEND));
+                    routed.extend(
+                        clusters_of(r)
+                            .into_iter()
+                            .filter(|c| c != INVALID_BACKEND && c != UNAVAILABLE_BACKEND),
+                    );
                 }
             }
         }

@@ -1,6 +1,7 @@
 //! Clusters and their endpoints.
 
 use envoy_types::pb::envoy::config::cluster::v3::{CircuitBreakers, Cluster, circuit_breakers, cluster};
+use envoy_types::pb::envoy::config::core::v3::Http2ProtocolOptions;
 use envoy_types::pb::envoy::config::core::v3::{
     Address, SocketAddress, TransportSocket, address, socket_address, transport_socket,
 };
@@ -8,6 +9,10 @@ use envoy_types::pb::envoy::config::endpoint::v3::{
     ClusterLoadAssignment, Endpoint, LbEndpoint, LocalityLbEndpoints, lb_endpoint,
 };
 use envoy_types::pb::envoy::extensions::transport_sockets::tls::v3::UpstreamTlsContext;
+use envoy_types::pb::envoy::extensions::upstreams::http::v3::HttpProtocolOptions;
+use envoy_types::pb::envoy::extensions::upstreams::http::v3::http_protocol_options::{
+    ExplicitHttpConfig, UpstreamProtocolOptions, explicit_http_config,
+};
 use envoy_types::pb::google::protobuf::{Duration, UInt32Value};
 
 use crate::ir;
@@ -43,6 +48,11 @@ pub fn cluster(c: &ir::Cluster) -> Cluster {
             config_type: Some(transport_socket::ConfigType::TypedConfig(super::any(&context))),
         });
     }
+    if c.http2 {
+        // One entry only: protobuf maps encode in hash order.
+        out.typed_extension_protocol_options
+            .insert(HTTP_PROTOCOL_OPTIONS.to_string(), super::any(&http2_only()));
+    }
     if let Some((connections, pending, requests, retries)) = c.circuit_breaker {
         let limit = |value: u32| Some(UInt32Value { value });
         out.circuit_breakers = Some(CircuitBreakers {
@@ -57,6 +67,21 @@ pub fn cluster(c: &ir::Cluster) -> Cluster {
         });
     }
     out
+}
+
+/// The extension name Envoy reads upstream HTTP protocol options under.
+const HTTP_PROTOCOL_OPTIONS: &str = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
+/// HTTP/2 to the upstream (h2c over plain TCP, h2 over TLS), whatever the client spoke.
+fn http2_only() -> HttpProtocolOptions {
+    HttpProtocolOptions {
+        upstream_protocol_options: Some(UpstreamProtocolOptions::ExplicitHttpConfig(ExplicitHttpConfig {
+            protocol_config: Some(explicit_http_config::ProtocolConfig::Http2ProtocolOptions(
+                Http2ProtocolOptions::default(),
+            )),
+        })),
+        ..Default::default()
+    }
 }
 
 /// Inline endpoints of a DNS cluster: `host:port` pairs Envoy resolves.
