@@ -5,7 +5,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
 use portcullis_config_service::apk_conf::ApiType;
-use portcullis_config_service::{generate_apk_conf, parse_apk_conf};
+use portcullis_config_service::{ApkConf, generate_apk_conf, parse_apk_conf};
 
 /// SplitMix64: a fixed seed gives the same inputs on every run.
 struct Rng(u64);
@@ -197,15 +197,26 @@ fn inputs(target: &str, seed: u64, count: usize) -> impl Iterator<Item = String>
     originals.into_iter().chain(mutated).chain(extremes())
 }
 
+/// The property of `fuzz/fuzz_targets/apk_conf.rs`: what parses prints and parses back equal.
 fn apk_conf(text: &str) {
     if let Ok(conf) = parse_apk_conf(text) {
-        let _ = parse_apk_conf(&conf.to_yaml());
+        let printed = conf.to_yaml();
+        match parse_apk_conf(&printed) {
+            Ok(again) => assert_eq!(again, conf, "printed as:\n{printed}"),
+            Err(error) => panic!("the printed apk-conf does not parse: {error}\n{printed}"),
+        }
     }
 }
 
+/// The property of `fuzz/fuzz_targets/openapi.rs`: what is generated prints and reads back
+/// equal (validation aside: the generator does not validate).
 fn openapi(text: &str) {
     if let Ok(conf) = generate_apk_conf(text, ApiType::Rest) {
-        let _ = parse_apk_conf(&conf.to_yaml());
+        let printed = conf.to_yaml();
+        match serde_yaml::from_str::<ApkConf>(&printed) {
+            Ok(again) => assert_eq!(again, conf, "printed as:\n{printed}"),
+            Err(error) => panic!("the generated apk-conf does not read back: {error}\n{printed}"),
+        }
     }
 }
 
@@ -239,4 +250,31 @@ fn mutations_are_deterministic_and_varied() {
     assert_eq!(a, b);
     let distinct: std::collections::BTreeSet<&String> = a.iter().collect();
     assert!(distinct.len() > 40, "only {} distinct inputs", distinct.len());
+}
+
+/// Found by the `apk_conf` fuzz target: an empty `endpointConfigurations` was left out when
+/// printed, and the printed document then lacked a required field.
+#[test]
+fn empty_endpoint_configurations_print_and_parse_back() -> anyhow::Result<()> {
+    let text = "name: a\nbasePath: /a\nversion: \"1\"\nendpointConfigurations: {}\n\
+                operations:\n  - {target: /a, verb: GET}\n";
+    let conf = parse_apk_conf(text)?;
+    let printed = conf.to_yaml();
+    assert!(printed.contains("\nendpointConfigurations: {}\n"), "{printed}");
+    assert_eq!(parse_apk_conf(&printed)?, conf);
+    Ok(())
+}
+
+/// The same hole from the generator: a definition whose first server has an empty URL gives
+/// no endpoints, and its apk-conf must still read back.
+#[test]
+fn generated_conf_without_endpoints_reads_back() -> anyhow::Result<()> {
+    let definition = "openapi: 3.0.0\ninfo: {title: T, version: \"1\"}\nservers:\n  - url: \"\"\n\
+                      paths:\n  /a:\n    get:\n      responses: {}\n";
+    let conf = generate_apk_conf(definition, ApiType::Rest)?;
+    assert!(conf.endpoint_configurations.is_empty());
+    let printed = conf.to_yaml();
+    assert_eq!(serde_yaml::from_str::<ApkConf>(&printed)?, conf);
+    assert_eq!(parse_apk_conf(&printed)?, conf);
+    Ok(())
 }

@@ -38,8 +38,8 @@ pub struct ApkConf {
     /// Environment label of the API.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment: Option<String>,
-    /// Production and sandbox backends of the whole API (left out when empty, as APK does).
-    #[serde(skip_serializing_if = "EndpointConfigurations::is_empty")]
+    /// Production and sandbox backends of the whole API. Required, so always written (`{}`
+    /// when empty): leaving it out made printed documents that no longer parse.
     pub endpoint_configurations: EndpointConfigurations,
     /// AI provider of an AI API.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -18,15 +18,16 @@ use axum::routing::post;
 use super::BODY_LIMIT;
 use super::error_body::ApiError;
 use super::form;
-use crate::deployer::Deployer;
+use crate::deployer::DeployTarget;
 
 /// Path of deploy.
 pub const DEPLOY_PATH: &str = "/api/deployer/1.3.0/apis/deploy";
 /// Path of undeploy.
 pub const UNDEPLOY_PATH: &str = "/api/deployer/1.3.0/apis/undeploy";
 
-/// The Deployer routes over `deployer`. Bodies over 10 MiB get 413.
-pub fn deployer_router(deployer: Arc<Deployer>) -> Router {
+/// The Deployer routes over `deployer` (a folder [`crate::deployer::Deployer`] or a cluster
+/// [`crate::deployer::KubeDeployer`]). Bodies over 10 MiB get 413.
+pub fn deployer_router(deployer: Arc<dyn DeployTarget>) -> Router {
     Router::new()
         .route(DEPLOY_PATH, post(deploy))
         .route(UNDEPLOY_PATH, post(undeploy))
@@ -35,7 +36,7 @@ pub fn deployer_router(deployer: Arc<Deployer>) -> Router {
 }
 
 async fn deploy(
-    State(deployer): State<Arc<Deployer>>,
+    State(deployer): State<Arc<dyn DeployTarget>>,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Response {
     let result = async {
@@ -46,13 +47,7 @@ async fn deploy(
         let definition = form
             .definition_file
             .ok_or_else(|| ApiError::missing_part("definitionFile"))?;
-        // File IO off the async threads.
-        let writer = deployer.clone();
-        let deployed = tokio::task::spawn_blocking(move || writer.deploy(&conf, Some(&definition)))
-            .await
-            .map_err(|_| ApiError::internal())?
-            .map_err(ApiError::from)?;
-        deployer.changed().await;
+        let deployed = deployer.deploy(conf, Some(definition)).await?;
         Ok::<_, ApiError>(deployed)
     }
     .await;
@@ -63,20 +58,14 @@ async fn deploy(
 }
 
 async fn undeploy(
-    State(deployer): State<Arc<Deployer>>,
+    State(deployer): State<Arc<dyn DeployTarget>>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let Some(id) = query.get("apiId").cloned() else {
         return ApiError::bad_request("apiId is required").into_response();
     };
-    let writer = deployer.clone();
-    let result = tokio::task::spawn_blocking(move || writer.undeploy(&id)).await;
-    match result {
-        Ok(Ok(())) => {
-            deployer.changed().await;
-            (StatusCode::ACCEPTED, "API undeployed successfully").into_response()
-        }
-        Ok(Err(error)) => ApiError::from(error).into_response(),
-        Err(_) => ApiError::internal().into_response(),
+    match deployer.undeploy(id).await {
+        Ok(()) => (StatusCode::ACCEPTED, "API undeployed successfully").into_response(),
+        Err(error) => ApiError::from(error).into_response(),
     }
 }

@@ -226,8 +226,18 @@ impl From<crate::deployer::DeployError> for ApiError {
         match error {
             DeployError::InvalidConf(error) => error.into(),
             DeployError::Generate(error) => error.into(),
-            DeployError::InvalidId(_) => Self::bad_request(&error.to_string()),
+            DeployError::InvalidId(_) | DeployError::IdNotALabel(_) => Self::bad_request(&error.to_string()),
             DeployError::NotFound(id) => Self::not_found(&id),
+            // The API server's answer names what failed; the caller needs it to fix the cluster.
+            DeployError::Cluster(_) => {
+                tracing::error!(%error, "deploy failed");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    909028,
+                    "Internal error occured while deploying API",
+                    &error.to_string(),
+                )
+            }
             DeployError::Io { .. } => {
                 tracing::error!(%error, "deploy failed");
                 Self::new(

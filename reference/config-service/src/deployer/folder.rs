@@ -8,45 +8,9 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::apk_conf::{ApkConfError, parse_apk_conf};
-use crate::resources::{GenerateError, generate_resources};
-
-/// Organization used when none is given (APK's default organization).
-pub const DEFAULT_ORGANIZATION: &str = "default";
-
-/// Why a deploy or undeploy failed.
-#[derive(Debug, thiserror::Error)]
-pub enum DeployError {
-    /// The apk-conf is not valid.
-    #[error(transparent)]
-    InvalidConf(#[from] ApkConfError),
-    /// Resources could not be generated.
-    #[error(transparent)]
-    Generate(#[from] GenerateError),
-    /// The id cannot be used as a file name.
-    #[error("invalid API id {0:?}: only letters, digits, '.', '_' and '-' are allowed")]
-    InvalidId(String),
-    /// No API with this id is deployed.
-    #[error("{0} not found")]
-    NotFound(String),
-    /// The folder could not be written.
-    #[error("cannot write {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
-    },
-}
-
-/// A deployed API.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeployedApi {
-    /// Its id.
-    pub id: String,
-    /// The apk-conf as stored, with `id` filled in.
-    pub apk_conf_yaml: String,
-}
+use super::{
+    DEFAULT_ORGANIZATION, DeployError, DeployFuture, DeployTarget, DeployedApi, is_valid_id, prepare,
+};
 
 /// Called after the folder changed; the HTTP answer waits for it (the embedded gateway
 /// reloads and waits until Envoy serves the change).
@@ -70,16 +34,6 @@ impl std::fmt::Debug for Deployer {
             .field("organization", &self.organization)
             .finish_non_exhaustive()
     }
-}
-
-/// Whether `id` is non-empty, made of `[A-Za-z0-9._-]`, and not `.` or `..`.
-pub fn is_valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id != "."
-        && id != ".."
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 impl Deployer {
@@ -129,21 +83,15 @@ impl Deployer {
     /// Parses `conf_yaml`, generates its resources with `definition` and writes them; a
     /// redeploy of the same id replaces the file. Returns the stored apk-conf.
     pub fn deploy(&self, conf_yaml: &str, definition: Option<&str>) -> Result<DeployedApi, DeployError> {
-        let mut conf = parse_apk_conf(conf_yaml)?;
-        if let Some(id) = &conf.id
-            && !is_valid_id(id)
-        {
-            return Err(DeployError::InvalidId(id.clone()));
-        }
-        let generated = generate_resources(&conf, definition, &self.organization, &self.namespace)?;
-        let path = self.file_for(&generated.api_id)?;
-        write_atomically(&self.dir, &path, generated.to_multi_document().as_bytes())?;
-        conf.id = Some(generated.api_id.clone());
-        tracing::info!(id = %generated.api_id, path = %path.display(), "API deployed");
-        Ok(DeployedApi {
-            id: generated.api_id,
-            apk_conf_yaml: conf.to_yaml(),
-        })
+        let prepared = prepare(conf_yaml, definition, &self.organization, &self.namespace)?;
+        let path = self.file_for(&prepared.generated.api_id)?;
+        write_atomically(
+            &self.dir,
+            &path,
+            prepared.generated.to_multi_document().as_bytes(),
+        )?;
+        tracing::info!(id = %prepared.generated.api_id, path = %path.display(), "API deployed");
+        Ok(prepared.into_deployed())
     }
 
     /// Removes the resources of API `id`.
@@ -160,6 +108,43 @@ impl Deployer {
             Err(source) => Err(DeployError::Io { path, source }),
         }
     }
+}
+
+impl DeployTarget for Deployer {
+    fn deploy(&self, conf_yaml: String, definition: Option<String>) -> DeployFuture<'_, DeployedApi> {
+        Box::pin(async move {
+            // File IO off the async threads.
+            let writer = self.clone();
+            let deployed = blocking(&self.dir, move || {
+                writer.deploy(&conf_yaml, definition.as_deref())
+            })
+            .await?;
+            self.changed().await;
+            Ok(deployed)
+        })
+    }
+
+    fn undeploy(&self, id: String) -> DeployFuture<'_, ()> {
+        Box::pin(async move {
+            let writer = self.clone();
+            blocking(&self.dir, move || writer.undeploy(&id)).await?;
+            self.changed().await;
+            Ok(())
+        })
+    }
+}
+
+/// Runs `work` on the blocking pool; a task that did not finish counts as an IO failure on `dir`.
+async fn blocking<T: Send + 'static>(
+    dir: &Path,
+    work: impl FnOnce() -> Result<T, DeployError> + Send + 'static,
+) -> Result<T, DeployError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| DeployError::Io {
+            path: dir.to_owned(),
+            source: std::io::Error::other(error),
+        })?
 }
 
 /// Writes `bytes` to a temporary file in `dir`, then renames it over `path`.
