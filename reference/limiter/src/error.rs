@@ -117,7 +117,8 @@ pub enum LimitError {
 /// The gRPC server stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    /// tonic's transport failed (accept loop, HTTP/2).
+    /// tonic's transport failed. Kept for source compatibility: the server now runs on hyper
+    /// directly, retries failed accepts and ends connections on their own, so it never returns this.
     #[error("rate limit gRPC server: {0}")]
     Transport(#[from] tonic::transport::Error),
 }

@@ -18,6 +18,7 @@
 #![warn(missing_docs)]
 
 mod config;
+mod counter_id;
 mod error;
 mod limiter;
 mod memory;

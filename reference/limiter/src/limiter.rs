@@ -11,6 +11,7 @@ use envoy_types::pb::envoy::service::ratelimit::v3::{RateLimitRequest, RateLimit
 use tracing::{debug, info, warn};
 
 use crate::config::LimiterConfig;
+use crate::counter_id::CounterId;
 use crate::error::{ConfigError, LimitError, StoreError};
 use crate::memory::MemoryStore;
 use crate::over_limit_cache::OverLimitCache;
@@ -55,9 +56,18 @@ struct Active {
     rules: Rules,
 }
 
+/// Where a [`Limiter`] counts.
+enum Counters {
+    /// In-process: counted straight from the request's descriptors, with no key string and no
+    /// boxed future per request.
+    Memory(MemoryStore),
+    /// Any [`CounterStore`] (Redis, custom): string keys, one batched call per request.
+    Store(Arc<dyn CounterStore>),
+}
+
 /// Envoy's rate-limit decision engine over a [`CounterStore`].
 pub struct Limiter {
-    store: Arc<dyn CounterStore>,
+    counters: Counters,
     active: ArcSwap<Active>,
     options: LimiterOptions,
     over_limit: Option<OverLimitCache>,
@@ -81,14 +91,31 @@ struct Planned {
     /// Index of its outcome (= of the descriptor in the request).
     outcome: usize,
     limit: Limit,
+    window_start: u64,
     window_end: u64,
 }
 
 impl Limiter {
     /// A limiter with an empty config (everything allowed) counting in `store`.
     pub fn new(store: Arc<dyn CounterStore>, options: LimiterOptions) -> Self {
+        Limiter::with_counters(Counters::Store(store), options)
+    }
+
+    /// A limiter counting in a fresh [`MemoryStore`], with default options.
+    pub fn in_memory() -> Self {
+        Limiter::in_memory_with(LimiterOptions::default())
+    }
+
+    /// A limiter counting in a fresh [`MemoryStore`] of its own, with `options`. Faster than
+    /// [`Limiter::new`] with a shared `MemoryStore`: counters are found from the descriptors
+    /// without building key strings.
+    pub fn in_memory_with(options: LimiterOptions) -> Self {
+        Limiter::with_counters(Counters::Memory(MemoryStore::new()), options)
+    }
+
+    fn with_counters(counters: Counters, options: LimiterOptions) -> Self {
         Limiter {
-            store,
+            counters,
             active: ArcSwap::from_pointee(Active {
                 config: Arc::new(LimiterConfig::default()),
                 rules: Rules::default(),
@@ -98,11 +125,6 @@ impl Limiter {
             stats: LimiterStats::default(),
             last_store_warning: AtomicU64::new(u64::MAX),
         }
-    }
-
-    /// A limiter counting in a fresh [`MemoryStore`], with default options.
-    pub fn in_memory() -> Self {
-        Limiter::new(Arc::new(MemoryStore::new()), LimiterOptions::default())
     }
 
     /// Replace the config, atomically and without a restart; requests in flight finish on the
@@ -181,35 +203,65 @@ impl Limiter {
             };
             let window = limit.window.seconds();
             let window_start = now_secs / window * window;
-            let key = counter_key(domain, descriptor, window_start);
             let window_end = window_start + window;
-            if let Some(cache) = &self.over_limit
-                && cache.contains(&key, now_secs)
-            {
-                bump(&self.stats.over_limit_cache_hits);
-                outcomes.push(Outcome::CachedOver { limit, window_end });
-                continue;
-            }
             let hits = descriptor
                 .hits_addend
                 .as_ref()
                 .map_or(default_hits, |addend| addend.value);
-            increments.push(Increment {
-                key,
-                hits,
-                window: Duration::from_secs(window),
-            });
-            // Placeholder, replaced once the store has answered.
-            outcomes.push(Outcome::Unknown { limit });
-            planned.push(Planned {
-                outcome: outcomes.len() - 1,
-                limit,
-                window_end,
-            });
+            match &self.counters {
+                Counters::Memory(memory) => {
+                    // The over-limit cache is keyed by string; off by default with memory.
+                    if self.over_limit.is_some()
+                        && self.cached_over(&counter_key(domain, descriptor, window_start), now_secs)
+                    {
+                        outcomes.push(Outcome::CachedOver { limit, window_end });
+                        continue;
+                    }
+                    let id = CounterId {
+                        domain,
+                        entries: &descriptor.entries,
+                        window_start,
+                    };
+                    let count = memory.increment_id(id, hits, Duration::from_secs(window));
+                    outcomes.push(Outcome::Counted {
+                        limit,
+                        count,
+                        window_end,
+                    });
+                    let key = KeyText {
+                        domain,
+                        descriptor,
+                        window_start,
+                    };
+                    self.note_count(domain, limit, window_end, &key, count, now_secs);
+                }
+                Counters::Store(_) => {
+                    let key = counter_key(domain, descriptor, window_start);
+                    if self.cached_over(&key, now_secs) {
+                        outcomes.push(Outcome::CachedOver { limit, window_end });
+                        continue;
+                    }
+                    increments.push(Increment {
+                        key,
+                        hits,
+                        window: Duration::from_secs(window),
+                    });
+                    // Placeholder, replaced once the store has answered.
+                    outcomes.push(Outcome::Unknown { limit });
+                    planned.push(Planned {
+                        outcome: outcomes.len() - 1,
+                        limit,
+                        window_start,
+                        window_end,
+                    });
+                }
+            }
         }
 
-        if !increments.is_empty() {
-            let result = self.store.increment(&increments).await.and_then(|counts| {
+        if let Counters::Store(store) = &self.counters
+            && !increments.is_empty()
+        {
+            let result = store.increment(&increments).await.and_then(|counts| {
                 // A custom store answering short must not leave descriptors silently uncounted.
                 if counts.len() == increments.len() {
                     Ok(counts)
@@ -222,13 +274,18 @@ impl Limiter {
             });
             match result {
                 Ok(counts) => {
-                    for ((plan, increment), count) in planned.iter().zip(&increments).zip(counts) {
+                    for (plan, count) in planned.iter().zip(counts) {
                         outcomes[plan.outcome] = Outcome::Counted {
                             limit: plan.limit,
                             count,
                             window_end: plan.window_end,
                         };
-                        self.note_count(domain, plan, &increment.key, count, now_secs);
+                        let key = KeyText {
+                            domain,
+                            descriptor: &request.descriptors[plan.outcome],
+                            window_start: plan.window_start,
+                        };
+                        self.note_count(domain, plan.limit, plan.window_end, &key, count, now_secs);
                     }
                 }
                 Err(error) => {
@@ -263,21 +320,60 @@ impl Limiter {
         }
     }
 
+    /// Whether the over-limit cache (if on) knows `key` is over limit; counts the hit.
+    fn cached_over(&self, key: &str, now_secs: u64) -> bool {
+        let hit = self
+            .over_limit
+            .as_ref()
+            .is_some_and(|cache| cache.contains(key, now_secs));
+        if hit {
+            bump(&self.stats.over_limit_cache_hits);
+        }
+        hit
+    }
+
     /// Log, count and cache what a fresh count means.
-    fn note_count(&self, domain: &str, plan: &Planned, key: &str, count: u64, now_secs: u64) {
-        let limit = u64::from(plan.limit.requests_per_unit);
+    fn note_count(
+        &self,
+        domain: &str,
+        limit: Limit,
+        window_end: u64,
+        key: &KeyText<'_>,
+        count: u64,
+        now_secs: u64,
+    ) {
+        let shadow = limit.shadow;
+        let limit = u64::from(limit.requests_per_unit);
         if count <= limit {
             return;
         }
-        if plan.limit.shadow {
+        if shadow {
             bump(&self.stats.shadow_over_limit);
-            info!(domain, key, count, limit, "over limit in shadow mode; allowing");
+            info!(domain, %key, count, limit, "over limit in shadow mode; allowing");
             return;
         }
-        debug!(domain, key, count, limit, "over limit");
+        debug!(domain, %key, count, limit, "over limit");
         if let Some(cache) = &self.over_limit {
-            cache.insert(key, plan.window_end, now_secs);
+            cache.insert(&key.to_string(), window_end, now_secs);
         }
+    }
+}
+
+/// A counter key in the [`counter_key`] layout, formatted only when a log line or the
+/// over-limit cache needs it.
+struct KeyText<'a> {
+    domain: &'a str,
+    descriptor: &'a RateLimitDescriptor,
+    window_start: u64,
+}
+
+impl std::fmt::Display for KeyText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{KEY_PREFIX}{}_", self.domain)?;
+        for entry in &self.descriptor.entries {
+            write!(f, "{}_{}_", entry.key, entry.value)?;
+        }
+        write!(f, "{}", self.window_start)
     }
 }
 
@@ -341,5 +437,11 @@ mod tests {
             counter_key("gw", &descriptor, 1_700_000_040),
             "portcullis:gw_route_orders_method_GET_1700000040"
         );
+        let text = KeyText {
+            domain: "gw",
+            descriptor: &descriptor,
+            window_start: 1_700_000_040,
+        };
+        assert_eq!(text.to_string(), counter_key("gw", &descriptor, 1_700_000_040));
     }
 }

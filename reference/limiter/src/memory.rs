@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::{self, BoxFuture};
 
+use crate::counter_id::{CounterId, OwnedCounterId};
 use crate::error::StoreError;
 use crate::store::{CounterStore, Increment};
 
@@ -24,7 +25,10 @@ pub struct MemoryStore {
 
 #[derive(Debug)]
 struct Shard {
+    /// Counters bumped through [`CounterStore`], by string key.
     counters: HashMap<String, Counter>,
+    /// Counters bumped by the limiter straight from request descriptors.
+    by_id: hashbrown::HashMap<OwnedCounterId, Counter, RandomState>,
     next_sweep: Instant,
 }
 
@@ -49,6 +53,7 @@ impl MemoryStore {
                 .map(|_| {
                     Mutex::new(Shard {
                         counters: HashMap::new(),
+                        by_id: hashbrown::HashMap::default(),
                         next_sweep: now + SWEEP_INTERVAL,
                     })
                 })
@@ -59,7 +64,13 @@ impl MemoryStore {
 
     /// Counters currently held, expired ones not yet swept included.
     pub fn len(&self) -> usize {
-        self.shards.iter().map(|shard| lock(shard).counters.len()).sum()
+        self.shards
+            .iter()
+            .map(|shard| {
+                let shard = lock(shard);
+                shard.counters.len() + shard.by_id.len()
+            })
+            .sum()
     }
 
     /// Whether no counter is held.
@@ -90,33 +101,59 @@ impl MemoryStore {
             })
             .collect()
     }
+
+    /// Add `hits` to the counter named by a request descriptor and return its total: the
+    /// limiter's path, with no key string and no boxed future.
+    pub(crate) fn increment_id(&self, id: CounterId<'_>, hits: u64, window: Duration) -> u64 {
+        let now = Instant::now();
+        let index = (self.hasher.hash_one(id) as usize) % self.shards.len();
+        let mut shard = lock(&self.shards[index]);
+        if now >= shard.next_sweep {
+            shard.sweep(now);
+        }
+        // No allocation on the hot path: the owned id is built only for a new counter.
+        if let Some(counter) = shard.by_id.get_mut(&id) {
+            return counter.add(hits, window, now);
+        }
+        shard
+            .by_id
+            .insert(id.to_owned_id(), Counter::new(hits, window, now));
+        hits
+    }
+}
+
+impl Counter {
+    fn new(hits: u64, window: Duration, now: Instant) -> Self {
+        Counter {
+            count: hits,
+            expires_at: now + window,
+        }
+    }
+
+    /// Add hits, restarting the count if the window has expired; returns the total.
+    fn add(&mut self, hits: u64, window: Duration, now: Instant) -> u64 {
+        if self.expires_at <= now {
+            *self = Counter::new(0, window, now);
+        }
+        self.count = self.count.saturating_add(hits);
+        self.count
+    }
 }
 
 impl Shard {
     fn add(&mut self, key: &str, hits: u64, window: Duration, now: Instant) -> u64 {
         // Avoid allocating the key on the hot path when the counter exists.
         if let Some(counter) = self.counters.get_mut(key) {
-            if counter.expires_at <= now {
-                *counter = Counter {
-                    count: 0,
-                    expires_at: now + window,
-                };
-            }
-            counter.count = counter.count.saturating_add(hits);
-            return counter.count;
+            return counter.add(hits, window, now);
         }
-        self.counters.insert(
-            key.to_string(),
-            Counter {
-                count: hits,
-                expires_at: now + window,
-            },
-        );
+        self.counters
+            .insert(key.to_string(), Counter::new(hits, window, now));
         hits
     }
 
     fn sweep(&mut self, now: Instant) {
         self.counters.retain(|_, counter| counter.expires_at > now);
+        self.by_id.retain(|_, counter| counter.expires_at > now);
         self.next_sweep = now + SWEEP_INTERVAL;
     }
 }
@@ -136,6 +173,7 @@ impl CounterStore for MemoryStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use envoy_types::pb::envoy::extensions::common::ratelimit::v3::rate_limit_descriptor::Entry;
 
     fn inc(key: &str, hits: u64, window: Duration) -> Increment {
         Increment {
@@ -171,5 +209,46 @@ mod tests {
         std::thread::sleep(Duration::from_millis(50));
         store.sweep();
         assert!(store.is_empty());
+    }
+
+    fn entries(pairs: &[(&str, &str)]) -> Vec<Entry> {
+        pairs
+            .iter()
+            .map(|(key, value)| Entry {
+                key: key.to_string(),
+                value: value.to_string(),
+            })
+            .collect()
+    }
+
+    fn id<'a>(entries: &'a [Entry], window_start: u64) -> CounterId<'a> {
+        CounterId {
+            domain: "gw",
+            entries,
+            window_start,
+        }
+    }
+
+    #[test]
+    fn descriptor_counters_accumulate_apart_and_expire() {
+        let store = MemoryStore::new();
+        let minute = Duration::from_secs(60);
+        // One layout string (`gw_a_b_c_0`) for both; two counters here.
+        let (left, right) = (entries(&[("a_b", "c")]), entries(&[("a", "b_c")]));
+        assert_eq!(store.increment_id(id(&left, 0), 2, minute), 2);
+        assert_eq!(store.increment_id(id(&right, 0), 1, minute), 1);
+        // A fresh copy of the same descriptor finds the same counter; another window does not.
+        assert_eq!(store.increment_id(id(&left.clone(), 0), 3, minute), 5);
+        assert_eq!(store.increment_id(id(&left, 60), 1, minute), 1);
+        assert_eq!(store.len(), 3);
+
+        let short = Duration::from_millis(30);
+        let fleeting = entries(&[("k", "v")]);
+        assert_eq!(store.increment_id(id(&fleeting, 0), 4, short), 4);
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(store.increment_id(id(&fleeting, 0), 1, short), 1);
+        std::thread::sleep(Duration::from_millis(50));
+        store.sweep();
+        assert_eq!(store.len(), 3);
     }
 }

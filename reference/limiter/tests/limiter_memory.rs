@@ -423,3 +423,61 @@ async fn a_request_in_flight_finishes_on_the_config_it_started_with() -> Result<
     })
     .await
 }
+
+#[tokio::test]
+async fn descriptors_that_read_alike_joined_by_underscores_keep_their_own_counters() -> Result<()> {
+    bounded(10, async {
+        let limiter = Limiter::in_memory();
+        limiter.update_config(config(
+            "gw",
+            vec![
+                DescriptorConfig::key("a_b").limit(1, Unit::Minute),
+                DescriptorConfig::key("a").limit(1, Unit::Minute),
+            ],
+        ));
+        let now = mid_minute();
+        // Both would be `portcullis:gw_a_b_c_<window>` in the string layout.
+        let left = request("gw", &[&[("a_b", "c")]]);
+        let right = request("gw", &[&[("a", "b_c")]]);
+        assert!(is_ok(&limiter.should_rate_limit_at(&left, now).await?));
+        assert!(is_ok(&limiter.should_rate_limit_at(&right, now).await?));
+        assert!(is_over(&limiter.should_rate_limit_at(&left, now).await?));
+        assert!(is_over(&limiter.should_rate_limit_at(&right, now).await?));
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn in_memory_with_options_counts_and_caches_over_limit_keys() -> Result<()> {
+    bounded(10, async {
+        let options = LimiterOptions {
+            over_limit_cache: true,
+            ..Default::default()
+        };
+        let limiter = Limiter::in_memory_with(options);
+        limiter.update_config(config(
+            "gw",
+            vec![DescriptorConfig::key("k").limit(2, Unit::Minute)],
+        ));
+        let now = mid_minute();
+        let req = request("gw", &[&[("k", "v")], &[("k", "w")]]);
+        let first = limiter.should_rate_limit_at(&req, now).await?;
+        assert!(is_ok(&first));
+        assert_eq!(header(&first, "RateLimit-Remaining"), Some("1"));
+        assert!(is_ok(&limiter.should_rate_limit_at(&req, now).await?));
+        assert!(is_over(&limiter.should_rate_limit_at(&req, now).await?));
+        assert_eq!(limiter.stats().snapshot().over_limit_cache_hits, 0);
+        let cached = limiter.should_rate_limit_at(&req, now).await?;
+        assert!(is_over(&cached));
+        assert_eq!(cached.statuses[1].code, Code::OverLimit as i32);
+        assert_eq!(limiter.stats().snapshot().over_limit_cache_hits, 2);
+        // The next window starts afresh.
+        let next = limiter
+            .should_rate_limit_at(&req, now + Duration::from_secs(60))
+            .await?;
+        assert_eq!(header(&next, "RateLimit-Remaining"), Some("1"));
+        Ok(())
+    })
+    .await
+}
