@@ -1,0 +1,17 @@
+//! portcullis on Kubernetes: watch every kind the gateway serves on an API server, hand the
+//! objects to the control plane as a [`portcullis_model::LoadReport`], and write the
+//! translator's statuses back.
+//!
+//! [`KubeSource`] keeps a kube-rs reflector store per kind and signals changes;
+//! [`StatusWriter`] server-side applies `status` subresources, only when they changed.
+
+pub mod error;
+pub mod kinds;
+pub mod options;
+pub mod source;
+pub mod status;
+
+pub use error::{KubeSourceError, StatusWriteError};
+pub use options::KubeSourceOptions;
+pub use source::{KubeSource, SOURCE_PREFIX};
+pub use status::writer::StatusWriter;

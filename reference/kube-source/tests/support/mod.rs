@@ -1,0 +1,189 @@
+//! A fake API server for kube-rs: a tower-test mock service that answers lists from fixed
+//! objects (404 for any other collection, as for a CRD that is not installed), holds watch
+//! requests open until the test pushes events, and records status applies.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http::{Method, Request, Response};
+use kube::Client;
+use kube::client::Body;
+use serde_json::{Value, json};
+use tokio::sync::{Notify, mpsc};
+use tower_test::mock::SendResponse;
+
+/// Long enough for any step on a loaded CI machine; only stops a broken test from hanging.
+pub const GUARD: Duration = Duration::from_secs(30);
+
+/// One request as the fake API server saw it.
+#[derive(Debug)]
+pub struct Seen {
+    pub method: Method,
+    pub path: String,
+    pub query: BTreeMap<String, String>,
+    pub content_type: Option<String>,
+    pub body: Option<Value>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Collections served, by path: their items.
+    lists: HashMap<String, Vec<Value>>,
+    /// Watch requests waiting for events, by path.
+    watches: HashMap<String, Vec<SendResponse<Response<Body>>>>,
+    /// Status paths that fail, with the HTTP status to answer.
+    failing: HashMap<String, u16>,
+}
+
+/// The fake server, shared between the test and the task that answers requests.
+#[derive(Clone)]
+pub struct FakeApi {
+    state: Arc<Mutex<State>>,
+    watch_arrived: Arc<Notify>,
+}
+
+impl FakeApi {
+    /// A client talking to a new fake server, the server, and the status applies it receives.
+    pub fn start() -> (Client, FakeApi, mpsc::UnboundedReceiver<Seen>) {
+        let (service, mut handle) = tower_test::mock::pair::<Request<Body>, Response<Body>>();
+        let client = Client::new(service, "default");
+        let fake = FakeApi {
+            state: Arc::default(),
+            watch_arrived: Arc::new(Notify::new()),
+        };
+        let (applies_tx, applies) = mpsc::unbounded_channel();
+        let server = fake.clone();
+        tokio::spawn(async move {
+            while let Some((request, send)) = handle.next_request().await {
+                let seen = read(request).await;
+                server.answer(seen, send, &applies_tx);
+            }
+        });
+        (client, fake, applies)
+    }
+
+    /// Serves the collection at `path` with these objects.
+    pub fn serve(&self, path: &str, items: Vec<Value>) -> &Self {
+        self.state
+            .lock()
+            .expect("state")
+            .lists
+            .insert(path.to_string(), items);
+        self
+    }
+
+    /// Makes applies to this status path fail with `code`.
+    pub fn fail_status(&self, path: &str, code: u16) {
+        self.state
+            .lock()
+            .expect("state")
+            .failing
+            .insert(path.to_string(), code);
+    }
+
+    /// Lets applies to this status path succeed again.
+    pub fn heal_status(&self, path: &str) {
+        self.state.lock().expect("state").failing.remove(path);
+    }
+
+    /// Ends the open watch on `path` with these events (`(type, object)`); the watcher then
+    /// opens a new one.
+    pub async fn push(&self, path: &str, events: &[(&str, Value)]) {
+        let send = loop {
+            let arrived = self.watch_arrived.notified();
+            if let Some(send) = self
+                .state
+                .lock()
+                .expect("state")
+                .watches
+                .get_mut(path)
+                .and_then(Vec::pop)
+            {
+                break send;
+            }
+            tokio::time::timeout(GUARD, arrived)
+                .await
+                .expect("a watch request");
+        };
+        let mut body = Vec::new();
+        for (kind, object) in events {
+            serde_json::to_writer(&mut body, &json!({"type": kind, "object": object})).expect("json");
+            body.push(b'\n');
+        }
+        send.send_response(response(200, body));
+    }
+
+    fn answer(&self, seen: Seen, send: SendResponse<Response<Body>>, applies: &mpsc::UnboundedSender<Seen>) {
+        let mut state = self.state.lock().expect("state");
+        if seen.method == Method::PATCH {
+            let code = state.failing.get(&seen.path).copied().unwrap_or(200);
+            let answer = if code == 200 {
+                seen.body.clone().unwrap_or(Value::Null)
+            } else {
+                failure(code)
+            };
+            send.send_response(json_response(code, &answer));
+            let _ = applies.send(seen);
+            return;
+        }
+        let Some(items) = state.lists.get(&seen.path).cloned() else {
+            send.send_response(json_response(404, &failure(404)));
+            return;
+        };
+        if seen.query.get("watch").map(String::as_str) == Some("true") {
+            state.watches.entry(seen.path).or_default().push(send);
+            self.watch_arrived.notify_waiters();
+            return;
+        }
+        let list =
+            json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": "1"}, "items": items});
+        send.send_response(json_response(200, &list));
+    }
+}
+
+fn failure(code: u16) -> Value {
+    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+        "message": "the server could not find the requested resource", "reason": "NotFound", "code": code})
+}
+
+fn response(status: u16, body: Vec<u8>) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body))
+        .expect("response")
+}
+
+fn json_response(status: u16, answer: &Value) -> Response<Body> {
+    response(status, serde_json::to_vec(answer).expect("json"))
+}
+
+async fn read(request: Request<Body>) -> Seen {
+    let (parts, body) = request.into_parts();
+    let query = parts
+        .uri
+        .query()
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (k.to_string(), v.to_string())
+        })
+        .collect();
+    let bytes = body.collect_bytes().await.expect("request body");
+    let body = (!bytes.is_empty()).then(|| serde_json::from_slice(&bytes).expect("a JSON request body"));
+    Seen {
+        method: parts.method,
+        path: parts.uri.path().to_string(),
+        query,
+        content_type: parts
+            .headers
+            .get(http::header::CONTENT_TYPE)
+            .map(|v| v.to_str().expect("ascii").to_string()),
+        body,
+    }
+}
