@@ -29,6 +29,10 @@ translate DIR:
 load *ARGS:
     cargo run --release -p portcullis-load -- --users 20 --run-time 10s {{ ARGS }}
 
+# Benchmark the gateway against bare Envoy and Envoy's native filters; options go after.
+bench *ARGS:
+    cargo run --release -- bench {{ ARGS }}
+
 # Re-record the translator's snapshots, then list the files that changed.
 snapshots:
     INSTA_UPDATE=always cargo test -p portcullis-translate

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use anyhow::{Context, Result, bail};
-use portcullis_operator::{EmbeddedGateway, EmbeddedOptions, PortPolicy};
+use portcullis_operator::{EmbeddedGateway, EmbeddedOptions, PortPolicy, Profile};
 
 /// The resources of the plain-routing scenario.
 pub const PLAIN_ROUTING_YAML: &str = include_str!("../resources/plain-routing.yaml");
@@ -55,6 +55,9 @@ pub struct GatewayOptions {
     pub envoy_log_level: String,
     /// Keep rate-limit counters in this Redis instead of in memory.
     pub redis_url: Option<String>,
+    /// Which install to imitate; [`Profile::Apk`] adds the IdP (and its TokenIssuer) that
+    /// APIs with APK's default Authentication need.
+    pub profile: Profile,
 }
 
 impl Default for GatewayOptions {
@@ -63,6 +66,7 @@ impl Default for GatewayOptions {
             delta: true,
             envoy_log_level: "warning".to_string(),
             redis_url: None,
+            profile: Profile::Plain,
         }
     }
 }
@@ -87,24 +91,51 @@ impl LocalGateway {
 
     /// Like [`LocalGateway::start`], on `shipped` instead of the plain-routing resources.
     pub async fn start_on(shipped: Resources, options: GatewayOptions) -> Result<Self> {
+        let files = [(shipped.file_name.to_string(), shipped.yaml.to_string())];
+        Self::start_files(&files, (shipped.gateway, shipped.port), options).await
+    }
+
+    /// The gateway every suite runs against: plain routing's resources, the suites' APIs and
+    /// `many_hosts` generated routes ([`crate::suites::resources::files`]), with the APK
+    /// profile (whatever `options` says) for its IdP.
+    pub async fn start_suites(options: GatewayOptions, many_hosts: usize) -> Result<Self> {
+        let options = GatewayOptions {
+            profile: Profile::Apk,
+            ..options
+        };
+        let files = crate::suites::resources::files(many_hosts);
+        Self::start_files(&files, (GATEWAY, GATEWAY_PORT), options).await
+    }
+
+    /// Writes `files` (name, YAML) to a temporary folder, starts the gateway on it (real
+    /// Envoy, a free loopback port, echo backends) and returns once Envoy has applied them, the
+    /// Gateway `listener` (`namespace/name`, declared port) is `Programmed` and every
+    /// condition is healthy.
+    pub async fn start_files(
+        files: &[(String, String)],
+        listener: (&str, i32),
+        options: GatewayOptions,
+    ) -> Result<Self> {
         let resources = tempfile::Builder::new()
             .prefix("portcullis-load-")
             .tempdir()
             .context("creating a resource folder")?;
-        std::fs::write(resources.path().join(shipped.file_name), shipped.yaml)
-            .with_context(|| format!("writing {}", shipped.file_name))?;
+        for (name, yaml) in files {
+            std::fs::write(resources.path().join(name), yaml).with_context(|| format!("writing {name}"))?;
+        }
         let mut embedded = EmbeddedOptions::new(resources.path().to_path_buf());
         embedded.echo_backends = true;
         embedded.port_policy = PortPolicy::AlwaysFree;
         embedded.delta = options.delta;
         embedded.envoy_log_level = options.envoy_log_level;
         embedded.redis_url = options.redis_url;
-        // The folder is ours and never changes.
+        embedded.profile = options.profile;
+        // The folder is ours and never changes (and a reload would reset the IdP's clients).
         embedded.watch = false;
         let gateway = EmbeddedGateway::start(embedded)
             .await
             .context("starting the embedded gateway")?;
-        match programmed(&gateway, shipped) {
+        match programmed(&gateway, listener) {
             Ok(address) => Ok(LocalGateway {
                 gateway,
                 address,
@@ -149,10 +180,7 @@ const NEGATIVE_POLARITY: [&str; 2] = ["Conflicted", "OverlappingTLSConfig"];
 
 /// Checks that the resources were read without errors, the Gateway is programmed and every
 /// condition is healthy, and returns the listener's address.
-fn programmed(gateway: &EmbeddedGateway, shipped: Resources) -> Result<SocketAddr> {
-    let Resources {
-        gateway: name, port, ..
-    } = shipped;
+fn programmed(gateway: &EmbeddedGateway, (name, port): (&str, i32)) -> Result<SocketAddr> {
     let view = gateway.view();
     if !view.errors.is_empty() {
         bail!("the shipped resources have errors: {}", view.errors.join("; "));

@@ -2,8 +2,9 @@
 //! echo backends and a real Envoy, all on loopback.
 //!
 //! [`run`] starts the gateway on the resources this crate ships (unless goose's `--host` names
-//! another target), runs the plain-routing scenario, writes goose's reports, shuts the gateway
-//! down and returns goose's metrics with a [`Summary`].
+//! another target), runs the chosen [`suites`] one after another (each a goose attack with its
+//! own reports), shuts the gateway down, writes the [`report`] summary (Markdown and versioned
+//! JSON) and compares it with a previous one ([`report::baseline`]).
 //!
 //! [`bench::run`] is the rate-limit benchmark (`bench-rate-limit`): the same Envoy route with no
 //! limit, with the in-memory limiter and with the limiter counting in Redis, and the limiter
@@ -11,10 +12,13 @@
 
 pub mod bench;
 pub mod gateway;
+pub mod report;
 pub mod scenario;
+pub mod suites;
 pub mod summary;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::{CommandFactory, FromArgMatches, Parser};
@@ -22,33 +26,42 @@ use goose::config::{GooseConfiguration, RUN_FOLDER};
 use goose::prelude::*;
 
 pub use gateway::{GatewayOptions, LocalGateway};
+use report::baseline::{Comparison, Thresholds};
+use report::{RunReport, SuiteStats};
+pub use suites::{Credentials, HostMap, Suite, SuiteArg, SuiteContext};
+use suites::{Observations, Observed};
 pub use summary::Summary;
 
-/// The reports written when no `--report-file` is given.
+/// The reports of the plain-routing suite when no `--report-file` is given (every suite's are
+/// `reports/load-<scenario>.{html,json}`).
 pub const DEFAULT_REPORTS: [&str; 2] = [
     "reports/load-plain-routing.html",
     "reports/load-plain-routing.json",
 ];
 
-/// How long the attack runs, in seconds, when neither `--run-time`, `--iterations` nor
-/// `--test-plan` says.
+/// How long each suite's attack runs, in seconds, when neither `--run-time`, `--iterations`
+/// nor `--test-plan` says.
 pub const DEFAULT_RUN_TIME_SECS: usize = 10;
 
 /// The command line: goose's own options, plus a few of ours.
 #[derive(Parser)]
 #[command(
     name = "portcullis-load",
-    about = "Load-test portcullis: starts the embedded gateway (real Envoy, echo backends) on the \
-             resources this crate ships and runs a goose attack against it",
-    long_about = "Load-test portcullis: starts the embedded gateway (real Envoy, echo backends) on \
-                  the resources this crate ships (load/resources) and runs a goose attack against \
-                  its listener. Every goose option below is passed through to goose.\n\n\
-                  Defaults that differ from goose's: the host is the embedded gateway's listener; \
-                  --run-time is 10s; --increase-rate is --users (all users start within a \
-                  second); the telnet controller is off; reports go to \
-                  reports/load-plain-routing.{html,json}.\n\n\
-                  With --host URL, no gateway is started and the attack runs against URL (which \
-                  must serve the same routes: see load/resources/plain-routing.yaml).",
+    about = "Load-test portcullis: starts the embedded gateway (real Envoy, enforcer, limiter, \
+             echo backends) on the resources this crate ships and runs goose suites against it",
+    long_about = "Load-test portcullis: starts the embedded gateway (real Envoy, enforcer, \
+                  limiter, echo backends) on the resources this crate ships (load/resources) \
+                  and runs the chosen suites (--suite) one after another against its listener, \
+                  each a goose attack of its own. Every goose option below is passed through to \
+                  each attack.\n\n\
+                  Defaults that differ from goose's: the host is the embedded gateway's \
+                  listener; --run-time is 10s per suite; --increase-rate is --users (all users \
+                  start within a second); the telnet controller is off; reports go to \
+                  reports/load-<scenario>.{html,json}, and a summary of every suite to \
+                  <first report's folder>/load-summary.{md,json}.\n\n\
+                  With --host URL, no gateway is started and the suites run against URL, which \
+                  must serve the same resources (--write-resources DIR writes them); the \
+                  protected suites then need --bearer-token and/or --api-key.",
     disable_version_flag = true,
     args_override_self = true,
     allow_negative_numbers = true
@@ -65,6 +78,47 @@ pub struct LoadArgs {
         default_value = "warning"
     )]
     pub envoy_log_level: String,
+    /// The suites to run, one after another (repeat or separate with commas)
+    #[arg(
+        long = "suite",
+        help_heading = "Portcullis",
+        value_enum,
+        value_delimiter = ',',
+        default_value = "plain"
+    )]
+    pub suites: Vec<SuiteArg>,
+    /// With --host: the access token the jwt and mixed suites send (without "Bearer ")
+    #[arg(long, help_heading = "Portcullis", value_name = "TOKEN")]
+    pub bearer_token: Option<String>,
+    /// With --host: the API key the api-key and mixed suites send (header ApiKey)
+    #[arg(long, help_heading = "Portcullis", value_name = "KEY")]
+    pub api_key: Option<String>,
+    /// Send HOST as the Host header where the shipped resources say SHIPPED (repeatable)
+    #[arg(
+        long = "host-header",
+        help_heading = "Portcullis",
+        value_name = "SHIPPED=HOST",
+        value_parser = suites::target::parse_host_header
+    )]
+    pub host_headers: Vec<(String, String)>,
+    /// Generated hostnames of the many-hosts suite (each with 3 paths)
+    #[arg(long, help_heading = "Portcullis", value_name = "N", default_value_t = suites::resources::DEFAULT_MANY_HOSTS)]
+    pub many_hosts: usize,
+    /// Write the resources every suite needs (with --many-hosts routes) into DIR and exit
+    #[arg(long, help_heading = "Portcullis", value_name = "DIR")]
+    pub write_resources: Option<PathBuf>,
+    /// Where the summary goes: PATH.md and PATH.json [default: beside the first report, load-summary]
+    #[arg(long, help_heading = "Portcullis", value_name = "PATH")]
+    pub summary: Option<PathBuf>,
+    /// Compare with a summary JSON a previous run wrote; exit 1 past the thresholds
+    #[arg(long, help_heading = "Portcullis", value_name = "PREVIOUS.json")]
+    pub baseline: Option<PathBuf>,
+    /// With --baseline: the largest allowed drop of a suite's requests/s, percent
+    #[arg(long, help_heading = "Portcullis", value_name = "PCT", default_value_t = Thresholds::default().max_throughput_drop_pct)]
+    pub max_throughput_drop: f64,
+    /// With --baseline: the largest allowed rise of a suite's p99, percent
+    #[arg(long, help_heading = "Portcullis", value_name = "PCT", default_value_t = Thresholds::default().max_p99_rise_pct)]
+    pub max_p99_rise: f64,
     /// goose's options.
     #[command(flatten)]
     pub goose: GooseConfiguration,
@@ -100,58 +154,152 @@ impl LoadArgs {
             || self.goose.scenarios_list
             || self.goose.render_report.is_some()
     }
+
+    /// The suites chosen.
+    pub fn selected_suites(&self) -> Vec<Suite> {
+        suites::selected(&self.suites)
+    }
+
+    /// The `--baseline` thresholds.
+    pub fn thresholds(&self) -> Thresholds {
+        Thresholds {
+            max_throughput_drop_pct: self.max_throughput_drop,
+            max_p99_rise_pct: self.max_p99_rise,
+        }
+    }
+
+    fn check(&self) -> Result<()> {
+        for (name, value) in [
+            ("--max-throughput-drop", self.max_throughput_drop),
+            ("--max-p99-rise", self.max_p99_rise),
+        ] {
+            anyhow::ensure!(
+                value.is_finite() && value >= 0.0,
+                "{name} must be a percentage of 0 or more, not {value}"
+            );
+        }
+        anyhow::ensure!(self.many_hosts <= 100_000, "--many-hosts must be at most 100000");
+        Ok(())
+    }
+}
+
+/// One suite's attack.
+pub struct SuiteRun {
+    /// The suite.
+    pub suite: Suite,
+    /// goose's metrics.
+    pub metrics: GooseMetrics,
+    /// Its short summary.
+    pub summary: Summary,
+    /// What the echo backends confirmed.
+    pub observed: Observations,
+    /// goose's reports written.
+    pub reports: Vec<String>,
+}
+
+impl SuiteRun {
+    /// Its numbers for the summary file.
+    pub fn stats(&self) -> SuiteStats {
+        SuiteStats::new(
+            self.suite.name(),
+            self.suite.scenario_name(),
+            &self.summary,
+            self.observed.distinct_hosts,
+        )
+    }
 }
 
 /// What a run produced.
 pub struct Outcome {
     /// The URL attacked.
     pub target: String,
-    /// The reports written.
+    /// goose's reports written, every suite's.
     pub reports: Vec<String>,
-    /// goose's metrics.
-    pub metrics: GooseMetrics,
-    /// The short summary.
+    /// Every suite's requests pooled.
     pub summary: Summary,
+    /// Each suite's attack, in the order they ran.
+    pub runs: Vec<SuiteRun>,
+    /// The summary file's content.
+    pub report: RunReport,
+    /// The summary files written (Markdown, JSON).
+    pub summary_files: Vec<PathBuf>,
+    /// The comparison with `--baseline`.
+    pub comparison: Option<Comparison>,
 }
 
-/// Starts the embedded gateway (unless `--host` is given), runs the attack, shuts the gateway
-/// down and returns the metrics.
+impl Outcome {
+    /// Whether the run should fail: a failed request, or a regression past `--baseline`'s
+    /// thresholds.
+    pub fn failed(&self) -> bool {
+        self.summary.total.failures > 0 || self.comparison.as_ref().is_some_and(Comparison::failed)
+    }
+}
+
+/// Starts the embedded gateway (unless `--host` is given), runs each suite, shuts the gateway
+/// down, writes the summary and compares it with `--baseline`.
 pub async fn run(args: LoadArgs) -> Result<Outcome> {
+    args.check()?;
+    let selected = args.selected_suites();
     let informational = args.informational();
+    let baseline = match &args.baseline {
+        // Read first: a bad baseline should not cost a run.
+        Some(path) if !informational => Some(RunReport::read(path)?),
+        _ => None,
+    };
+    let thresholds = args.thresholds();
     let LoadArgs {
         sotw,
         envoy_log_level,
+        bearer_token,
+        api_key,
+        host_headers,
+        many_hosts,
+        summary: summary_stem,
         goose: mut config,
         test_plan_given,
+        ..
     } = args;
-    if config.report_file.is_empty() && !config.no_metrics && !informational {
-        config.report_file = DEFAULT_REPORTS.iter().map(|r| r.to_string()).collect();
+    let mut context = SuiteContext {
+        credentials: Credentials {
+            bearer_token,
+            api_key,
+        },
+        hosts: HostMap::new(host_headers),
+        many_hosts,
+    };
+    if informational {
+        let observed = Arc::new(Observed::default());
+        let mut attack = GooseAttack::initialize_with_config(config)?;
+        for suite in &selected {
+            attack = attack.register_scenario(suite.scenario(&context, &observed)?);
+        }
+        attack.execute().await.context("running goose")?;
+        return Ok(Outcome {
+            target: String::new(),
+            reports: Vec::new(),
+            summary: Summary::default(),
+            runs: Vec::new(),
+            report: RunReport::new("", false, Vec::new()),
+            summary_files: Vec::new(),
+            comparison: None,
+        });
     }
-    for report in &config.report_file {
-        create_parent(report)?;
-    }
-    let reports = config
-        .report_file
-        .iter()
-        .filter(|r| r.as_str() != RUN_FOLDER)
-        .cloned()
-        .collect();
 
-    let gateway = match (&config.host, informational) {
-        (None, false) => Some(
-            LocalGateway::start(GatewayOptions {
-                delta: !sotw,
-                envoy_log_level,
-                redis_url: None,
-            })
-            .await?,
-        ),
-        _ => None,
+    let options = GatewayOptions {
+        delta: !sotw,
+        envoy_log_level,
+        ..GatewayOptions::default()
+    };
+    let gateway = match &config.host {
+        Some(_) => None,
+        None if selected.iter().any(|s| s.needs_suite_resources()) => {
+            Some(LocalGateway::start_suites(options, many_hosts).await?)
+        }
+        None => Some(LocalGateway::start(options).await?),
     };
     let target = match (&gateway, &config.host) {
         (Some(gateway), _) => gateway.url().to_string(),
-        (None, Some(host)) => host.clone(),
-        (None, None) => String::new(),
+        (None, host) => host.clone().unwrap_or_default(),
     };
     if let Some(gateway) = &gateway {
         eprintln!(
@@ -160,9 +308,19 @@ pub async fn run(args: LoadArgs) -> Result<Outcome> {
             gateway.url(),
             gateway.gateway().envoy_source()
         );
+        if let Some(idp) = gateway.gateway().idp() {
+            context.credentials = Credentials::mint(idp)?;
+        }
     }
 
-    let result = attack(config, gateway.as_ref().map(|g| g.url()), test_plan_given).await;
+    let result = attack_all(
+        &selected,
+        &mut config,
+        &context,
+        gateway.as_ref().map(|g| g.url()),
+        test_plan_given,
+    )
+    .await;
     if let Some(gateway) = gateway {
         let shutdown = gateway.shutdown().await;
         if result.is_ok() {
@@ -171,27 +329,119 @@ pub async fn run(args: LoadArgs) -> Result<Outcome> {
             eprintln!("portcullis-load: shutting the gateway down: {error:#}");
         }
     }
-    let metrics = result?;
-    let summary = Summary::from_metrics(&metrics);
+    let runs = result?;
+
+    let report = RunReport::new(
+        &target,
+        target_is_embedded(&config),
+        runs.iter().map(SuiteRun::stats).collect(),
+    );
+    let reports: Vec<String> = runs.iter().flat_map(|r| r.reports.iter().cloned()).collect();
+    let stem = summary_stem.unwrap_or_else(|| default_summary_stem(&reports));
+    let summary_files = report.write(&stem)?.to_vec();
+    let comparison = baseline.map(|baseline| report::baseline::compare(&baseline, &report, thresholds));
     Ok(Outcome {
         target,
         reports,
-        metrics,
-        summary,
+        summary: Summary::from_runs(runs.iter().map(|r| &r.metrics)),
+        runs,
+        report,
+        summary_files,
+        comparison,
     })
 }
 
-/// Runs the plain-routing scenario against `host` (or goose's `--host`) with our defaults.
-async fn attack(
-    config: GooseConfiguration,
+fn target_is_embedded(config: &GooseConfiguration) -> bool {
+    config.host.is_none()
+}
+
+/// `load-summary` in the folder of the first report (`reports/` without one).
+fn default_summary_stem(reports: &[String]) -> PathBuf {
+    let folder = reports
+        .first()
+        .and_then(|r| Path::new(r).parent())
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("reports"), Path::to_path_buf);
+    folder.join("load-summary")
+}
+
+/// Runs `suites` one after another, each with its own reports.
+async fn attack_all(
+    suites: &[Suite],
+    config: &mut GooseConfiguration,
+    context: &SuiteContext,
     host: Option<&str>,
     test_plan_given: bool,
-) -> Result<GooseMetrics> {
+) -> Result<Vec<SuiteRun>> {
+    context.check(suites)?;
+    let given = std::mem::take(&mut config.report_file);
+    let mut runs = Vec::new();
+    for suite in suites {
+        let mut config = config.clone();
+        if !config.no_metrics {
+            config.report_file = report_files(&given, *suite, suites.len() > 1);
+        }
+        for report in &config.report_file {
+            create_parent(report)?;
+        }
+        eprintln!("portcullis-load: suite {}", suite.name());
+        let run = run_suite(*suite, config, context, host, test_plan_given)
+            .await
+            .with_context(|| format!("the {} suite", suite.name()))?;
+        runs.push(run);
+    }
+    Ok(runs)
+}
+
+/// The reports of `suite`: the given ones (with `-<scenario>` before the extension when
+/// several suites run, so they do not overwrite each other), or `reports/load-<scenario>.*`.
+fn report_files(given: &[String], suite: Suite, several: bool) -> Vec<String> {
+    if given.is_empty() {
+        return ["html", "json"]
+            .iter()
+            .map(|ext| format!("reports/load-{}.{ext}", suite.scenario_name()))
+            .collect();
+    }
+    given
+        .iter()
+        .map(|report| {
+            if !several || report == RUN_FOLDER {
+                return report.clone();
+            }
+            let path = Path::new(report);
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let name = match path.extension() {
+                Some(ext) => format!("{stem}-{}.{}", suite.scenario_name(), ext.to_string_lossy()),
+                None => format!("{stem}-{}", suite.scenario_name()),
+            };
+            path.with_file_name(name).to_string_lossy().into_owned()
+        })
+        .collect()
+}
+
+/// Runs one suite's attack against `host` (or goose's `--host`) with our defaults.
+pub async fn run_suite(
+    suite: Suite,
+    config: GooseConfiguration,
+    context: &SuiteContext,
+    host: Option<&str>,
+    test_plan_given: bool,
+) -> Result<SuiteRun> {
     let users = config.users;
     let run_time_given = config.run_time.is_some() || config.iterations.is_some() || test_plan_given;
     let ramp_given = config.increase_rate.is_some() || config.increase_time.is_some() || test_plan_given;
+    let reports = config
+        .report_file
+        .iter()
+        .filter(|r| r.as_str() != RUN_FOLDER)
+        .cloned()
+        .collect();
+    let observed = Arc::new(Observed::default());
     let mut attack = GooseAttack::initialize_with_config(config)?
-        .register_scenario(scenario::plain_routing())
+        .register_scenario(suite.scenario(context, &observed)?)
         // The telnet controller would listen on 127.0.0.1:5116; two runs side by side collide.
         .set_default(GooseDefault::NoTelnet, true)?;
     if let Some(host) = host {
@@ -203,7 +453,14 @@ async fn attack(
     if let (Some(users), false) = (users, ramp_given) {
         attack = attack.set_default(GooseDefault::IncreaseRate, users.max(1).to_string().as_str())?;
     }
-    attack.execute().await.context("running the goose attack")
+    let metrics = attack.execute().await.context("running the goose attack")?;
+    Ok(SuiteRun {
+        suite,
+        summary: Summary::from_metrics(&metrics),
+        metrics,
+        observed: observed.snapshot(),
+        reports,
+    })
 }
 
 /// Sends the gateway's logs (tracing) to stderr, filtered by `PORTCULLIS_LOG` (default `warn`).

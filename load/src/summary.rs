@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use goose::metrics::{GooseMetrics, GooseRequestMetricTimingData};
+use goose::metrics::{GooseMetrics, GooseRequestMetricAggregate, GooseRequestMetricTimingData};
 
 /// Requests, failures, throughput and latency percentiles of one request (or all).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -14,6 +14,8 @@ pub struct Counts {
     pub failures: usize,
     /// Median response time, milliseconds.
     pub p50_ms: f64,
+    /// 90th percentile response time, milliseconds.
+    pub p90_ms: f64,
     /// 99th percentile response time, milliseconds.
     pub p99_ms: f64,
     /// Slowest response, milliseconds.
@@ -41,38 +43,55 @@ pub struct Summary {
 impl Summary {
     /// Computes the summary from goose's metrics.
     pub fn from_metrics(metrics: &GooseMetrics) -> Self {
-        let mut all = Vec::new();
-        let mut by_request = BTreeMap::new();
-        for (name, aggregate) in &metrics.requests {
-            let counts = counts(
-                [&aggregate.raw_data],
-                aggregate.success_count + aggregate.fail_count,
-                aggregate.fail_count,
-                aggregate.status_code_counts.iter().map(|(s, n)| (*s, *n)),
-            );
-            by_request.insert(name.clone(), counts);
-            all.push(aggregate);
+        Self::from_runs([metrics])
+    }
+
+    /// Pools the metrics of several attacks (one per suite, run one after another): their
+    /// requests and durations add up, their response times merge.
+    pub fn from_runs<'a>(runs: impl IntoIterator<Item = &'a GooseMetrics>) -> Self {
+        let mut named: BTreeMap<&str, Vec<&GooseRequestMetricAggregate>> = BTreeMap::new();
+        let (mut duration_secs, mut users) = (0, 0);
+        for metrics in runs {
+            duration_secs += metrics.duration;
+            users = users.max(metrics.maximum_users);
+            for (name, aggregate) in &metrics.requests {
+                named.entry(name.as_str()).or_default().push(aggregate);
+            }
         }
-        let total = counts(
-            all.iter().map(|a| &a.raw_data),
-            all.iter().map(|a| a.success_count + a.fail_count).sum(),
-            all.iter().map(|a| a.fail_count).sum(),
-            all.iter()
-                .flat_map(|a| a.status_code_counts.iter().map(|(s, n)| (*s, *n))),
-        );
-        let requests_per_second = if metrics.duration > 0 {
-            total.requests as f64 / metrics.duration as f64
-        } else {
-            0.0
-        };
+        let by_request = named
+            .iter()
+            .map(|(name, aggregates)| (name.to_string(), pooled(aggregates)))
+            .collect();
+        let all: Vec<_> = named.into_values().flatten().collect();
+        let total = pooled(&all);
         Summary {
-            duration_secs: metrics.duration,
-            users: metrics.maximum_users,
+            duration_secs,
+            users,
+            requests_per_second: per_second(total.requests, duration_secs),
             total,
-            requests_per_second,
             by_request,
         }
     }
+}
+
+/// Requests per second of `requests` over `seconds` (0 for no time).
+pub fn per_second(requests: usize, seconds: usize) -> f64 {
+    if seconds > 0 {
+        requests as f64 / seconds as f64
+    } else {
+        0.0
+    }
+}
+
+fn pooled(aggregates: &[&GooseRequestMetricAggregate]) -> Counts {
+    counts(
+        aggregates.iter().map(|a| &a.raw_data),
+        aggregates.iter().map(|a| a.success_count + a.fail_count).sum(),
+        aggregates.iter().map(|a| a.fail_count).sum(),
+        aggregates
+            .iter()
+            .flat_map(|a| a.status_code_counts.iter().map(|(s, n)| (*s, *n))),
+    )
 }
 
 fn counts<'a>(
@@ -90,6 +109,7 @@ fn counts<'a>(
         requests,
         failures,
         p50_ms: merged.percentile_us(0.5) as f64 / 1000.0,
+        p90_ms: merged.percentile_us(0.9) as f64 / 1000.0,
         p99_ms: merged.percentile_us(0.99) as f64 / 1000.0,
         max_ms: merged.maximum_time_us as f64 / 1000.0,
         statuses: by_status,

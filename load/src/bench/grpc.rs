@@ -203,7 +203,7 @@ async fn drive(
         );
     }
     let window = Window::starting_now(warmup, measure);
-    let machine = cpu::over(window, Vec::new());
+    let machine = cpu::over(window, cpu::Processes::default());
     let sampler = tokio::spawn(async move {
         tokio::time::sleep_until(window.start.into()).await;
         let start = cpu();

@@ -24,9 +24,13 @@
 pub mod auth;
 pub mod command;
 pub mod cpu;
+pub mod gateway;
 pub mod grpc;
 pub mod http;
+pub mod redis;
 pub mod report;
+pub mod sample;
+pub mod static_envoy;
 pub mod tally;
 
 use std::collections::BTreeMap;
@@ -38,9 +42,9 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use portcullis_limiter::StatsSnapshot;
-use portcullis_limiter::redis_process::{RedisProcess, resolve_redis_server, server_version};
 
 use crate::gateway::{GatewayOptions, LocalGateway, RATE_LIMIT};
+use cpu::Processes;
 use http::HttpTarget;
 pub use report::{BenchReport, Configuration, LimiterCounts, Machine, Row, Sample, Settings, Spread};
 use tally::Tally;
@@ -172,32 +176,17 @@ pub async fn run(options: &BenchOptions) -> Result<BenchReport> {
     options.check()?;
     let mut machine = Machine::this();
 
-    let (redis_binary, _) = tokio::task::spawn_blocking(resolve_redis_server)
-        .await
-        .context("resolving a Redis server")?
-        .context("resolving a Redis server")?;
-    machine.redis = {
-        let binary = redis_binary.clone();
-        tokio::task::spawn_blocking(move || server_version(&binary))
-            .await
-            .context("asking the Redis server its version")??
-    };
     machine.envoy = tokio::task::spawn_blocking(|| {
         portcullis_envoy::resolve_envoy().and_then(|(binary, _)| portcullis_envoy::envoy_version(&binary))
     })
     .await
     .context("asking Envoy its version")??;
-    let redis = tokio::task::spawn_blocking(move || RedisProcess::start(&redis_binary))
-        .await
-        .context("starting the Redis server")?
-        .context("starting the Redis server")?;
+    let (redis, version) = redis::start().await?;
+    machine.redis = version;
     eprintln!("{COMMAND}: Redis server {} on {}", machine.redis, redis.addr());
 
     let result = with_gateways(options, &redis.url()).await;
-    // Killing and reaping the server blocks.
-    if let Err(error) = tokio::task::spawn_blocking(move || drop(redis)).await {
-        eprintln!("{COMMAND}: stopping the Redis server: {error}");
-    }
+    redis::stop(redis, COMMAND).await;
     let (mut samples, config) = result?;
 
     let request = grpc::request_for(&config).context("the gateway pushed no limit with a value")?;
@@ -293,37 +282,16 @@ async fn through_envoy(
     memory: &LocalGateway,
     shared: &LocalGateway,
 ) -> Result<Samples> {
+    let route = |gateway: &LocalGateway, host, limited| {
+        HttpTarget::new(gateway.address(), host, "/").with_limit_header(limited)
+    };
     let runs = [
-        (
-            Configuration::Unlimited,
-            memory,
-            HttpTarget {
-                address: memory.address(),
-                host: OPEN_HOST,
-                limit_header: false,
-            },
-        ),
-        (
-            Configuration::InMemory,
-            memory,
-            HttpTarget {
-                address: memory.address(),
-                host: LIMITED_HOST,
-                limit_header: true,
-            },
-        ),
-        (
-            Configuration::Redis,
-            shared,
-            HttpTarget {
-                address: shared.address(),
-                host: LIMITED_HOST,
-                limit_header: true,
-            },
-        ),
+        (Configuration::Unlimited, memory, route(memory, OPEN_HOST, false)),
+        (Configuration::InMemory, memory, route(memory, LIMITED_HOST, true)),
+        (Configuration::Redis, shared, route(shared, LIMITED_HOST, true)),
     ];
     for (configuration, _, target) in &runs {
-        http::probe(target)
+        http::probe(target, &http::Refusals::default())
             .await
             .with_context(|| format!("checking ({}) {}", configuration.number(), configuration.label()))?;
     }
@@ -342,7 +310,7 @@ async fn through_envoy(
                 options.users,
                 options.warmup(),
                 options.measure(),
-                envoys.clone(),
+                Processes::envoys(envoys.clone()),
             )
             .await
             .with_context(|| {

@@ -208,16 +208,7 @@ impl Row {
                     .collect();
                 (!per.is_empty()).then(|| Spread::of(per))
             },
-            cpu: {
-                let cpus: Vec<CpuUse> = samples.iter().filter_map(|s| s.cpu).collect();
-                let median = |f: fn(&CpuUse) -> f64| Spread::of(cpus.iter().map(f)).median;
-                (!cpus.is_empty()).then(|| CpuUse {
-                    machine_busy: median(|c| c.machine_busy),
-                    process_cores: median(|c| c.process_cores),
-                    envoy_cores: median(|c| c.envoy_cores),
-                    other_cores: median(|c| c.other_cores),
-                })
-            },
+            cpu: CpuUse::median_of(samples.iter().filter_map(|s| s.cpu)),
             samples,
         }
     }
@@ -629,6 +620,7 @@ mod tests {
                 machine_busy: 0.5,
                 process_cores: 0.6,
                 envoy_cores: 0.3,
+                helper_cores: 0.0,
                 other_cores: 0.1,
             }),
         }

@@ -25,6 +25,8 @@ enum Command {
     Conformance(conformance::ConformanceArgs),
     /// Import test collections from other tools as conformance scenarios.
     Scenarios(scenarios::ScenariosArgs),
+    /// Benchmark the gateway against bare Envoy and Envoy's native filters, alternating.
+    Bench(portcullis_load::bench::gateway::GatewayBenchOptions),
 }
 
 fn init_tracing(default: &str) {
@@ -55,6 +57,21 @@ async fn main() -> anyhow::Result<()> {
         Command::Scenarios(args) => {
             init_tracing("warn");
             scenarios::scenarios(args)
+        }
+        Command::Bench(options) => {
+            init_tracing("warn");
+            let report = portcullis_load::bench::gateway::run(&options).await?;
+            println!("{}", report.markdown());
+            for path in portcullis_load::bench::gateway::write(&report, &options.out_dir)? {
+                println!("report: {}", path.display());
+            }
+            anyhow::ensure!(
+                report.ok(),
+                "{} problems: {}",
+                report.problems.len(),
+                report.problems.join("; ")
+            );
+            Ok(())
         }
     }
 }

@@ -15,15 +15,16 @@
 //! The fresh tokens outnumber the enforcer's validated-token cache, and each user's share
 //! outnumbers jwt_authn's per-worker cache, so (5) and (6) pay a signature check on (nearly)
 //! every request where (3) and (4) show the caches. The six alternate `--repeats` times; each
-//! run is `--users` keep-alive connections ([`client::attack`]). Any answer but a 2xx fails the
+//! run is `--users` keep-alive connections ([`http::attack`]). Any answer but a 2xx fails the
 //! run; the p99 target (the enforcer within 1.3× of jwt_authn) is reported, never failed on.
 
-pub mod client;
 pub mod jwt_envoy;
 pub mod report;
 pub mod resources;
 
 use crate::bench::command;
+use crate::bench::cpu::Processes;
+use crate::bench::http::{self, HttpTarget, Refusals, bearer};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -38,8 +39,7 @@ use hyper::header::HeaderValue;
 use portcullis_operator::profile::APK_TEST_CLIENT_ID;
 use portcullis_operator::{EmbeddedGateway, EmbeddedOptions, PortPolicy, Profile};
 
-use client::Target;
-use jwt_envoy::{JwtEnvoy, JwtEnvoyConfig};
+use jwt_envoy::{JwtEnvoyConfig, StaticEnvoy};
 pub use report::{AuthReport, Configuration, Machine, Sample, Settings};
 
 /// The name of the binary.
@@ -210,7 +210,7 @@ async fn with_gateway(
         secured: jwt_envoy::free_loopback()?,
         open: jwt_envoy::free_loopback()?,
     };
-    let envoy = JwtEnvoy::start(binary, &config, &options.envoy_log_level).await?;
+    let envoy = StaticEnvoy::start(binary, &jwt_envoy::bootstrap(&config), &options.envoy_log_level).await?;
     eprintln!(
         "{COMMAND}: jwt_authn Envoy on {} (open: {})",
         config.secured, config.open
@@ -253,7 +253,7 @@ async fn mint(
                     let token = idp
                         .issue_token(APK_TEST_CLIENT_ID, Vec::<String>::new())
                         .map_err(|e| anyhow!("issuing a token to {APK_TEST_CLIENT_ID}: {e}"))?;
-                    client::bearer(&token.access_token)
+                    bearer(&token.access_token)
                 })
                 .collect::<Result<Vec<_>>>()
         }));
@@ -265,10 +265,7 @@ async fn mint(
     let one = idp
         .issue_token(APK_TEST_CLIENT_ID, Vec::<String>::new())
         .map_err(|e| anyhow!("issuing a token to {APK_TEST_CLIENT_ID}: {e}"))?;
-    Ok((
-        Arc::new(vec![client::bearer(&one.access_token)?]),
-        Arc::new(fresh),
-    ))
+    Ok((Arc::new(vec![bearer(&one.access_token)?]), Arc::new(fresh)))
 }
 
 /// A token of the same issuer and client, signed by a key of its own: every auth path must
@@ -283,7 +280,7 @@ fn forged(idp: &portcullis_idp::Idp) -> Result<HeaderValue> {
     let token = stranger
         .issue_token(APK_TEST_CLIENT_ID, Vec::<String>::new())
         .map_err(|e| anyhow!("forging a token: {e}"))?;
-    client::bearer(&token.access_token)
+    bearer(&token.access_token)
 }
 
 /// The tokens of the runs and the probes.
@@ -299,17 +296,14 @@ type Samples = BTreeMap<Configuration, Vec<Sample>>;
 async fn measure(
     options: &AuthOptions,
     gateway: &EmbeddedGateway,
-    envoy: &JwtEnvoy,
+    envoy: &StaticEnvoy,
     config: &JwtEnvoyConfig,
     listener: std::net::SocketAddr,
     tokens: Tokens,
 ) -> Result<(Samples, String)> {
     let Tokens { one, fresh, forged } = tokens;
-    let target = |address, host, tokens: &Arc<Vec<HeaderValue>>| Target {
-        address,
-        host,
-        path: resources::PATH,
-        tokens: tokens.clone(),
+    let target = |address, host, tokens: &Arc<Vec<HeaderValue>>| {
+        HttpTarget::new(address, host, resources::PATH).with_tokens(tokens.clone())
     };
     let none = Arc::new(Vec::new());
     // (configuration, target, the status of a request without a token)
@@ -346,7 +340,11 @@ async fn measure(
         ),
     ];
     for (configuration, target, without) in &runs {
-        client::probe(target, *without, &forged)
+        let refusals = Refusals {
+            without_token: Some(*without),
+            forged: (!target.tokens.is_empty()).then(|| forged.clone()),
+        };
+        http::probe(target, &refusals)
             .await
             .with_context(|| format!("checking ({}) {}", configuration.number(), configuration.label()))?;
     }
@@ -360,12 +358,12 @@ async fn measure(
     let mut samples = Samples::new();
     for repeat in 1..=options.repeats {
         for (configuration, target, _) in &runs {
-            let (tally, cpu) = client::attack(
+            let (tally, cpu) = http::attack(
                 target,
                 options.users,
                 Duration::from_secs_f64(options.warmup),
                 Duration::from_secs_f64(options.seconds),
-                envoys.clone(),
+                Processes::envoys(envoys.clone()),
             )
             .await
             .with_context(|| {

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use crate::bench::cpu::CpuUse;
 use crate::bench::report::{Spread, cpu_model, number, thousands};
-use crate::bench::tally::Tally;
+pub use crate::bench::sample::Sample;
 use serde::Serialize;
 
 /// What is measured.
@@ -73,59 +73,6 @@ impl Configuration {
     }
 }
 
-/// One run of one configuration.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Sample {
-    /// Which repeat (from 1).
-    pub repeat: usize,
-    /// The measured window, seconds.
-    pub seconds: f64,
-    /// Requests completed in it.
-    pub requests: u64,
-    /// Requests per second.
-    pub per_second: f64,
-    /// Median latency, milliseconds.
-    pub p50_ms: f64,
-    /// 99th percentile, milliseconds.
-    pub p99_ms: f64,
-    /// 99.9th percentile, milliseconds.
-    pub p999_ms: f64,
-    /// Slowest, milliseconds.
-    pub max_ms: f64,
-    /// Requests that failed (no answer, or not a 2xx), warm-up included.
-    pub failures: u64,
-    /// Requests completed in the warm-up (not counted).
-    pub warmup_requests: u64,
-    /// Answers in the window, by HTTP status.
-    pub outcomes: BTreeMap<String, u64>,
-    /// Why requests failed.
-    pub errors: BTreeMap<String, u64>,
-    /// Where the machine's CPU went in the measured window.
-    pub cpu: Option<CpuUse>,
-}
-
-impl Sample {
-    /// The sample of a finished tally.
-    pub fn new(repeat: usize, mut tally: Tally, cpu: Option<CpuUse>) -> Self {
-        tally.finish();
-        Sample {
-            repeat,
-            seconds: tally.seconds(),
-            requests: tally.requests,
-            per_second: tally.per_second(),
-            p50_ms: tally.percentile_ms(0.5),
-            p99_ms: tally.percentile_ms(0.99),
-            p999_ms: tally.percentile_ms(0.999),
-            max_ms: tally.percentile_ms(1.0),
-            failures: tally.failures,
-            warmup_requests: tally.warmup_requests,
-            outcomes: tally.outcomes.iter().map(|(c, n)| (c.to_string(), *n)).collect(),
-            errors: tally.errors,
-            cpu,
-        }
-    }
-}
-
 /// One configuration over every repeat.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Row {
@@ -178,16 +125,7 @@ impl Row {
     fn new(configuration: Configuration, samples: Vec<Sample>, nproc: usize) -> Self {
         let spread = |f: fn(&Sample) -> f64| Spread::of(samples.iter().map(f));
         let per_second = spread(|s| s.per_second);
-        let cpu = {
-            let cpus: Vec<CpuUse> = samples.iter().filter_map(|s| s.cpu).collect();
-            let median = |f: fn(&CpuUse) -> f64| Spread::of(cpus.iter().map(f)).median;
-            (!cpus.is_empty()).then(|| CpuUse {
-                machine_busy: median(|c| c.machine_busy),
-                process_cores: median(|c| c.process_cores),
-                envoy_cores: median(|c| c.envoy_cores),
-                other_cores: median(|c| c.other_cores),
-            })
-        };
+        let cpu = CpuUse::median_of(samples.iter().filter_map(|s| s.cpu));
         Row {
             number: configuration.number(),
             configuration,
@@ -529,6 +467,7 @@ mod tests {
                 machine_busy: 0.5,
                 process_cores: 0.6,
                 envoy_cores: 0.3,
+                helper_cores: 0.0,
                 other_cores: 0.1,
             }),
         }
