@@ -1,6 +1,7 @@
 //! `portcullis`: run the reference gateway, check resources offline, run the conformance suites.
 
 mod conformance;
+mod deployer;
 mod run;
 mod scenarios;
 mod translate;
@@ -25,6 +26,8 @@ enum Command {
     Conformance(conformance::ConformanceArgs),
     /// Import test collections from other tools as conformance scenarios.
     Scenarios(scenarios::ScenariosArgs),
+    /// Serve APK's Config Service and Deployer, deploying APIs into a Kubernetes cluster.
+    Deployer(deployer::DeployerArgs),
     /// Benchmark the gateway against bare Envoy and Envoy's native filters, alternating.
     Bench(portcullis_load::bench::gateway::GatewayBenchOptions),
 }
@@ -57,6 +60,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Scenarios(args) => {
             init_tracing("warn");
             scenarios::scenarios(args)
+        }
+        Command::Deployer(args) => {
+            init_tracing("info");
+            deployer::deployer(args).await
         }
         Command::Bench(options) => {
             init_tracing("warn");
