@@ -5,7 +5,7 @@
 //! service and method → the exact path, a service alone → the prefix `/<service>/`, a method
 //! alone or regular expressions → a regular expression over the whole path.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use gateway_api::grpcroutes::{
     GrpcRoute, GrpcRouteParentRefs, GrpcRouteRules, GrpcRouteRulesBackendRefs, GrpcRouteRulesFilters,
@@ -14,10 +14,10 @@ use gateway_api::grpcroutes::{
 };
 use portcullis_model::{ObjectKey, Snapshot};
 
-use crate::ir::{Cluster, HeaderModifier, PathMatch, RouteMatch, ValueMatch};
+use crate::ir::{Cluster, HeaderModifier, PathMatch, RouteMatch};
 use crate::route::{
     BackendRef, CompiledMatch, CompiledRule, GrpcRank, ParentRef, Rejection, ResolvedRefsProblem, RouteUnit,
-    check_regex, created_of, resolve_backends,
+    check_regex, created_of, header_matches, resolve_backends,
 };
 use crate::route_kind::RouteKind;
 
@@ -187,27 +187,16 @@ fn compile_matches(field: &str, rule: &GrpcRouteRules) -> Result<Vec<CompiledMat
                 (path, rank)
             }
         };
-        let mut headers = Vec::new();
-        let mut seen = BTreeSet::new();
-        for (j, h) in m.headers.iter().flatten().enumerate() {
-            let name = h.name.to_ascii_lowercase();
-            // Only the first match for a header name counts (spec).
-            if !seen.insert(name.clone()) {
-                continue;
-            }
-            let value = match h
-                .r#type
-                .clone()
-                .unwrap_or(GrpcRouteRulesMatchesHeadersType::Exact)
-            {
-                GrpcRouteRulesMatchesHeadersType::Exact => ValueMatch::Exact(h.value.clone()),
-                GrpcRouteRulesMatchesHeadersType::RegularExpression => {
-                    check_regex(&format!("{at}.headers[{j}].value"), &h.value)?;
-                    ValueMatch::Regex(h.value.clone())
-                }
-            };
-            headers.push((name, value));
-        }
+        let headers = header_matches(
+            &at,
+            m.headers.iter().flatten().map(|h| {
+                let regex = matches!(
+                    h.r#type,
+                    Some(GrpcRouteRulesMatchesHeadersType::RegularExpression)
+                );
+                (h.name.as_str(), regex, h.value.as_str())
+            }),
+        )?;
         out.push(CompiledMatch {
             matcher: RouteMatch {
                 path,

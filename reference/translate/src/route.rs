@@ -627,6 +627,30 @@ fn api_matches(
     out
 }
 
+/// A match's header conditions: names lower-cased, and only the first condition on a name
+/// counts (spec). Each item is (name, whether the value is a regular expression, value).
+pub(crate) fn header_matches<'a>(
+    at: &str,
+    headers: impl Iterator<Item = (&'a str, bool, &'a str)>,
+) -> Result<Vec<(String, ValueMatch)>, Rejection> {
+    let mut matches = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (j, (name, regex, value)) in headers.enumerate() {
+        let name = name.to_ascii_lowercase();
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        let value = if regex {
+            check_regex(&format!("{at}.headers[{j}].value"), value)?;
+            ValueMatch::Regex(value.to_string())
+        } else {
+            ValueMatch::Exact(value.to_string())
+        };
+        matches.push((name, value));
+    }
+    Ok(matches)
+}
+
 pub(crate) fn check_regex(field: &str, pattern: &str) -> Result<(), Rejection> {
     regex::Regex::new(pattern).map(|_| ()).map_err(|error| Rejection {
         reason: "UnsupportedValue",
@@ -686,27 +710,16 @@ fn compile_matches(field: &str, rule: &HttpRouteRules) -> Result<Vec<RouteMatch>
                 }
             }
         };
-        let mut headers = Vec::new();
-        let mut seen = BTreeSet::new();
-        for (j, h) in m.headers.iter().flatten().enumerate() {
-            let name = h.name.to_ascii_lowercase();
-            // Only the first match for a header name counts (spec).
-            if !seen.insert(name.clone()) {
-                continue;
-            }
-            let value = match h
-                .r#type
-                .clone()
-                .unwrap_or(HttpRouteRulesMatchesHeadersType::Exact)
-            {
-                HttpRouteRulesMatchesHeadersType::Exact => ValueMatch::Exact(h.value.clone()),
-                HttpRouteRulesMatchesHeadersType::RegularExpression => {
-                    check_regex(&format!("{at}.headers[{j}].value"), &h.value)?;
-                    ValueMatch::Regex(h.value.clone())
-                }
-            };
-            headers.push((name, value));
-        }
+        let headers = header_matches(
+            &at,
+            m.headers.iter().flatten().map(|h| {
+                let regex = matches!(
+                    h.r#type,
+                    Some(HttpRouteRulesMatchesHeadersType::RegularExpression)
+                );
+                (h.name.as_str(), regex, h.value.as_str())
+            }),
+        )?;
         let mut query_params = Vec::new();
         let mut seen = BTreeSet::new();
         for (j, q) in m.query_params.iter().flatten().enumerate() {
