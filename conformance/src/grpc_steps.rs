@@ -278,11 +278,7 @@ async fn split(world: &mut GatewayWorld, namespace: String, step: &Step) -> Step
             .filter_map(|a| a.response.as_ref().and_then(|r| r.context()))
             .filter(|c| c.pod.starts_with(backend.as_str()) && c.namespace == namespace)
             .count();
-        let share = 100.0 * hits as f64 / total as f64;
-        ensure!(
-            (share - percent).abs() <= 5.0,
-            "backend {backend} got {share:.1}% of {total} calls, expected {percent}% ± 5"
-        );
+        crate::steps::check_share(backend, hits, total, percent, "calls")?;
     }
     Ok(())
 }

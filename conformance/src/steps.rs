@@ -392,12 +392,23 @@ async fn split(world: &mut GatewayWorld, namespace: String, step: &Step) -> Step
                     .is_some_and(|echo| echo.pod.starts_with(backend.as_str()) && echo.namespace == namespace)
             })
             .count();
-        let share = 100.0 * hits as f64 / total as f64;
-        ensure!(
-            (share - percent).abs() <= 5.0,
-            "backend {backend} got {share:.1}% of {total} requests, expected {percent}% ± 5"
-        );
+        check_share(backend, hits, total, percent, "requests")?;
     }
+    Ok(())
+}
+
+/// Checks that `hits` of `total` requests is the share a backend of weight `percent` should get.
+///
+/// Weighted picks are random, so the band is five binomial standard deviations (a false failure
+/// about once in two million checks); weights of 0 and 100 must hold exactly.
+pub(crate) fn check_share(backend: &str, hits: usize, total: usize, percent: f64, what: &str) -> StepResult {
+    let share = 100.0 * hits as f64 / total as f64;
+    let p = percent / 100.0;
+    let tolerance = 500.0 * (p * (1.0 - p) / total as f64).sqrt();
+    ensure!(
+        (share - percent).abs() <= tolerance,
+        "backend {backend} got {share:.1}% of {total} {what}, expected {percent}% ± {tolerance:.1}"
+    );
     Ok(())
 }
 

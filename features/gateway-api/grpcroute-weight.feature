@@ -10,7 +10,7 @@ Feature: GRPCRoute weighted backends
   @SupportGateway @SupportGRPCRoute @upstream:GRPCRouteWeight
   Scenario: Three backends weighted 3:1:0 share the calls 75/25/0
     Given the manifests "grpcroute-weight.yaml" are applied
-    When I make 500 gRPC calls to method "Echo" of service "gateway_api_conformance.echo_basic.grpcecho.GrpcEcho" on host "grpc-weights.portcullis.example" through gateway "gateway-conformance-infra/same-namespace"
+    When I make 2000 gRPC calls to method "Echo" of service "gateway_api_conformance.echo_basic.grpcecho.GrpcEcho" on host "grpc-weights.portcullis.example" through gateway "gateway-conformance-infra/same-namespace"
     Then the gRPC calls were split between backends in namespace "gateway-conformance-infra":
       | backend               | percent |
       | grpc-infra-backend-v1 | 75      |

@@ -9,7 +9,7 @@ Feature: Weighted backends
   @SupportGateway @SupportHTTPRoute @upstream:HTTPRouteWeight
   Scenario: Three backends weighted 3:1:0 share the traffic 75/25/0
     Given the manifests "weight-split.yaml" are applied
-    When I send 500 "GET" requests for "/" to host "weights.portcullis.example" through gateway "gateway-conformance-infra/same-namespace"
+    When I send 2000 "GET" requests for "/" to host "weights.portcullis.example" through gateway "gateway-conformance-infra/same-namespace"
     Then the requests were split between backends in namespace "gateway-conformance-infra":
       | backend          | percent |
       | infra-backend-v1 | 75      |
