@@ -564,7 +564,7 @@ async fn measure(
     let addr = gateway
         .listener_address(GATEWAY, GATEWAY_PORT)
         .context("the Gateway's listener has no address")?;
-    let folder = gateway.control().resources_dir().to_path_buf();
+    let folder = gateway.control().resources_dir().context("the benchmark gateway reads a folder")?.to_path_buf();
     let mut scales = Vec::new();
     let mut checks = Vec::new();
     let mut failures = Vec::new();

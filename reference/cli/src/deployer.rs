@@ -6,8 +6,6 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
 use portcullis_config_service::deployer::KubeDeployer;
 
 /// Options of `portcullis deployer`.
@@ -29,18 +27,7 @@ pub struct DeployerArgs {
 
 /// Serves until interrupted.
 pub async fn deployer(args: DeployerArgs) -> anyhow::Result<()> {
-    let client = match &args.kubeconfig {
-        Some(path) => {
-            let file = Kubeconfig::read_from(path).with_context(|| format!("reading {}", path.display()))?;
-            let config = Config::from_custom_kubeconfig(file, &KubeConfigOptions::default())
-                .await
-                .with_context(|| format!("using {}", path.display()))?;
-            Client::try_from(config).context("building a Kubernetes client")?
-        }
-        None => Client::try_default()
-            .await
-            .context("building a Kubernetes client from the default configuration")?,
-    };
+    let client = crate::kube_client::kube_client(args.kubeconfig.as_deref()).await?;
     let deployer = Arc::new(KubeDeployer::new(client, args.namespace.clone()));
     let app = portcullis_config_service::http::router()
         .merge(portcullis_config_service::http::deployer_router(deployer));

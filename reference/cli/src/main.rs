@@ -2,6 +2,7 @@
 
 mod conformance;
 mod deployer;
+mod kube_client;
 mod run;
 mod scenarios;
 mod translate;
@@ -18,7 +19,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run the gateway (control plane + Envoy) on a folder of resources.
+    /// Run the gateway (control plane + Envoy) on a folder of resources or a Kubernetes cluster.
     Run(run::RunArgs),
     /// Show offline what the gateway would do with a folder of resources.
     Translate(translate::TranslateArgs),

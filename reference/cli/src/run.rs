@@ -1,17 +1,48 @@
 //! `portcullis run`.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use portcullis_operator::{EmbeddedGateway, EmbeddedOptions, Profile};
+use portcullis_kube_source::KubeSourceOptions;
+use portcullis_operator::{ClusterOptions, EmbeddedGateway, EmbeddedOptions, Profile};
 
 /// Options of `portcullis run`.
 #[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["resources", "kubeconfig", "in_cluster"])))]
+#[command(group(clap::ArgGroup::new("cluster").args(["kubeconfig", "in_cluster"])))]
 pub struct RunArgs {
     /// Folder of YAML resources (watched; changes apply without a restart).
     #[arg(long)]
-    resources: PathBuf,
+    resources: Option<PathBuf>,
+    /// Serve the Gateways of this cluster (the kubeconfig's current context): watch its
+    /// resources and write their statuses back.
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
+    /// Serve the Gateways of the cluster this pod runs in (its service account), or of
+    /// `$KUBECONFIG` / `~/.kube/config` outside a cluster.
+    #[arg(long)]
+    in_cluster: bool,
+    /// With a cluster: watch this namespace only (all namespaces when omitted).
+    #[arg(long, requires = "cluster")]
+    namespace: Option<String>,
+    /// With a cluster: only Secrets with these labels (e.g. `portcullis.dev/watch=true`).
+    #[arg(long, requires = "cluster")]
+    secret_selector: Option<String>,
+    /// With a cluster: only ConfigMaps with these labels.
+    #[arg(long, requires = "cluster")]
+    config_map_selector: Option<String>,
+    /// With a cluster: the IP listeners bind.
+    #[arg(long, default_value = "0.0.0.0", requires = "cluster")]
+    listen_address: IpAddr,
+    /// With a cluster: the IP written into Gateway `status.addresses` (the pod's or node's IP,
+    /// e.g. from the downward API).
+    #[arg(long, env = "PORTCULLIS_ADVERTISE_ADDRESS", requires = "cluster")]
+    advertise_address: Option<IpAddr>,
+    /// With a cluster and `--profile apk`: the namespace the Deployer applies APIs to.
+    #[arg(long, default_value = "default", requires = "cluster")]
+    deploy_namespace: String,
     /// Start an echo backend for every Service that has no endpoints.
     #[arg(long)]
     echo_backends: bool,
@@ -47,14 +78,31 @@ enum ProfileArg {
     Apk,
 }
 
-/// Runs the gateway until interrupted.
+/// Runs the gateway until interrupted (Ctrl-C, or SIGTERM as in a pod).
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        args.resources.is_dir(),
-        "--resources {}: not a folder",
-        args.resources.display()
-    );
-    let mut options = EmbeddedOptions::new(args.resources.clone());
+    let mut options = match &args.resources {
+        Some(resources) => {
+            anyhow::ensure!(
+                resources.is_dir(),
+                "--resources {}: not a folder",
+                resources.display()
+            );
+            EmbeddedOptions::new(resources.clone())
+        }
+        None => {
+            let client = crate::kube_client::kube_client(args.kubeconfig.as_deref()).await?;
+            let mut cluster = ClusterOptions::new(client);
+            cluster.watch = KubeSourceOptions {
+                namespace: args.namespace.clone(),
+                secret_selector: args.secret_selector.clone(),
+                config_map_selector: args.config_map_selector.clone(),
+            };
+            cluster.listen_ip = args.listen_address;
+            cluster.advertise_ip = args.advertise_address;
+            cluster.deploy_namespace = args.deploy_namespace.clone();
+            EmbeddedOptions::for_cluster(cluster)
+        }
+    };
     options.echo_backends = args.echo_backends;
     options.delta = !args.sotw;
     options.envoy_log_level = args.envoy_log_level;
@@ -92,7 +140,18 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         std::fs::rename(&partial, path).with_context(|| format!("writing {}", path.display()))?;
     }
     println!("ready; press Ctrl-C to stop");
-    tokio::signal::ctrl_c().await?;
+    stopped().await?;
     gateway.shutdown().await?;
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what Kubernetes sends a pod it stops).
+async fn stopped() -> anyhow::Result<()> {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("listening for SIGTERM")?;
+    tokio::select! {
+        interrupted = tokio::signal::ctrl_c() => interrupted.context("listening for Ctrl-C")?,
+        _ = terminate.recv() => tracing::info!("SIGTERM: stopping"),
+    }
     Ok(())
 }

@@ -1,12 +1,10 @@
 //! `KubeSource` against a fake API server: initial lists, watch events, missing CRDs and
 //! objects that do not fit their schema.
 
-mod support;
-
+use portcullis_kube_fake::{FakeApi, GUARD};
 use portcullis_kube_source::{KubeSource, KubeSourceOptions};
 use portcullis_model::{LoadError, LoadReport, Resource};
 use serde_json::{Value, json};
-use support::{FakeApi, GUARD};
 
 const GATEWAYS: &str = "/apis/gateway.networking.k8s.io/v1/gateways";
 const ROUTES: &str = "/apis/gateway.networking.k8s.io/v1/httproutes";

@@ -1,11 +1,10 @@
 //! `StatusWriter` against a fake API server: the exact server-side applies, and no resend of
 //! an unchanged status.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use portcullis_kube_fake::{FakeApi, Seen};
 use portcullis_kube_source::{StatusWriteError, StatusWriter};
 use portcullis_model::{Resource, Snapshot};
 use portcullis_translate::Statuses;
@@ -14,7 +13,6 @@ use portcullis_translate::status::{
     RouteGroupKind, RouteParentStatus, RouteStatus,
 };
 use serde_json::{Value, json};
-use support::{FakeApi, Seen};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 const FIELD_MANAGER: &str = "portcullis-test";

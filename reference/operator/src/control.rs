@@ -1,15 +1,16 @@
 //! The control loop: read the resources, translate, publish to Envoy, keep the statuses.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use k8s_openapi::api::discovery::v1::{Endpoint, EndpointPort, EndpointSlice};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use portcullis_echo::{EchoIdentity, EchoServer, pod_name};
+use portcullis_kube_source::KubeSource;
 use portcullis_limiter::{DescriptorConfig, DomainConfig, Limiter, LimiterConfig, Unit};
-use portcullis_model::{FolderCache, ObjectKey, Resource, SERVICE_NAME_LABEL, Snapshot};
+use portcullis_model::{FolderCache, LoadReport, ObjectKey, Resource, SERVICE_NAME_LABEL, Snapshot};
 use portcullis_translate::envoy::rate_limit::RATE_LIMIT_DOMAIN;
 use portcullis_translate::ir::{
     APPLICATION_DESCRIPTOR, RateLimitRule, RateLimitUnit, SUBSCRIBED_API_DESCRIPTOR,
@@ -52,6 +53,21 @@ pub struct ControlView {
     pub listeners: Vec<ListenerAddress>,
     /// Echo backends running, by Service.
     pub echo_backends: BTreeMap<String, SocketAddr>,
+    /// The resources translated, kept when reading from a cluster (statuses are written back
+    /// against them).
+    pub snapshot: Option<Arc<Snapshot>>,
+}
+
+/// Where the control plane reads resources.
+enum Source {
+    /// A folder of YAML files, re-parsed per changed file.
+    Folder(PathBuf),
+    /// The objects of an API server, with the IP written into Gateway addresses in place of
+    /// an unspecified listen address.
+    Cluster {
+        objects: Arc<KubeSource>,
+        advertise_ip: Option<IpAddr>,
+    },
 }
 
 struct State {
@@ -60,12 +76,13 @@ struct State {
     published: Option<XdsResources>,
     echo: Option<BTreeMap<ObjectKey, EchoServer>>,
     skipped_seen: BTreeSet<String>,
-    folder: FolderCache,
+    folder: Option<FolderCache>,
+    missing_kinds_reported: bool,
 }
 
-/// Reads the resource folder and programs the xDS server.
+/// Reads the resources (a folder or a cluster) and programs the xDS server.
 pub struct ControlPlane {
-    resources_dir: PathBuf,
+    source: Source,
     controller_name: String,
     xds: XdsServer,
     state: Mutex<State>,
@@ -87,17 +104,59 @@ impl ControlPlane {
         echo_backends: bool,
     ) -> Self {
         let folder = FolderCache::new(resources_dir.clone());
+        Self::with_source(
+            Source::Folder(resources_dir),
+            controller_name,
+            xds,
+            PortAllocator::new(policy),
+            echo_backends.then(BTreeMap::new),
+            Some(folder),
+        )
+    }
+
+    /// A control plane over the objects of an API server. Listeners bind `listen_ip`; Gateway
+    /// statuses carry `advertise_ip` when `listen_ip` is unspecified (`0.0.0.0`).
+    pub fn for_cluster(
+        objects: Arc<KubeSource>,
+        controller_name: String,
+        xds: XdsServer,
+        policy: PortPolicy,
+        listen_ip: IpAddr,
+        advertise_ip: Option<IpAddr>,
+    ) -> Self {
+        Self::with_source(
+            Source::Cluster {
+                objects,
+                advertise_ip,
+            },
+            controller_name,
+            xds,
+            PortAllocator::on(policy, listen_ip),
+            None,
+            None,
+        )
+    }
+
+    fn with_source(
+        source: Source,
+        controller_name: String,
+        xds: XdsServer,
+        ports: PortAllocator,
+        echo: Option<BTreeMap<ObjectKey, EchoServer>>,
+        folder: Option<FolderCache>,
+    ) -> Self {
         ControlPlane {
-            resources_dir,
+            source,
             controller_name,
             xds,
             state: Mutex::new(State {
-                ports: PortAllocator::new(policy),
+                ports,
                 version: 0,
                 published: None,
-                echo: echo_backends.then(BTreeMap::new),
+                echo,
                 skipped_seen: BTreeSet::new(),
                 folder,
+                missing_kinds_reported: false,
             }),
             view: watch::channel(Arc::new(ControlView::default())).0,
             limiter: None,
@@ -133,9 +192,12 @@ impl ControlPlane {
         self
     }
 
-    /// The folder it reads.
-    pub fn resources_dir(&self) -> &Path {
-        &self.resources_dir
+    /// The folder it reads, unless it reads a cluster.
+    pub fn resources_dir(&self) -> Option<&Path> {
+        match &self.source {
+            Source::Folder(dir) => Some(dir),
+            Source::Cluster { .. } => None,
+        }
     }
 
     /// Follows what the control plane computes.
@@ -143,28 +205,50 @@ impl ControlPlane {
         self.view.subscribe()
     }
 
-    /// Re-reads the folder, translates and publishes. Returns the xDS version that carries the
-    /// result (unchanged when nothing Envoy sees changed). Never fails on bad resources:
+    /// Re-reads the resources, translates and publishes. Returns the xDS version that carries
+    /// the result (unchanged when nothing Envoy sees changed). Never fails on bad resources:
     /// those are reported in statuses and errors, and the rest is served.
     pub async fn reload(&self) -> Result<u64, OperatorError> {
-        let mut state = self.state.lock().await;
-        // Only files that changed since the last reload are read and parsed again.
-        let mut folder = std::mem::replace(&mut state.folder, FolderCache::new(&self.resources_dir));
-        let (folder, refreshed) = tokio::task::spawn_blocking(move || {
-            let stats = folder.refresh();
-            (folder, stats)
-        })
-        .await
-        .map_err(|e| OperatorError::io("reading resources", std::io::Error::other(e)))?;
-        tracing::debug!(
-            parsed = refreshed.parsed,
-            reused = refreshed.reused,
-            removed = refreshed.removed,
-            "read the resource folder"
-        );
-        state.folder = folder;
+        let mut guard = self.state.lock().await;
+        // One borrow per field, so the folder's reports can be read while other fields change.
+        let state = &mut *guard;
+        let cluster_report = match &self.source {
+            Source::Folder(dir) => {
+                // Only files that changed since the last reload are read and parsed again.
+                let mut folder = state.folder.take().unwrap_or_else(|| FolderCache::new(dir));
+                let (folder, refreshed) = tokio::task::spawn_blocking(move || {
+                    let stats = folder.refresh();
+                    (folder, stats)
+                })
+                .await
+                .map_err(|e| OperatorError::io("reading resources", std::io::Error::other(e)))?;
+                tracing::debug!(
+                    parsed = refreshed.parsed,
+                    reused = refreshed.reused,
+                    removed = refreshed.removed,
+                    "read the resource folder"
+                );
+                state.folder = Some(folder);
+                None
+            }
+            Source::Cluster { objects, .. } => {
+                if !state.missing_kinds_reported {
+                    let missing = objects.missing_kinds();
+                    if !missing.is_empty() {
+                        tracing::info!(kinds = ?missing, "the API server does not serve these kinds (CRDs not installed); watching the others");
+                    }
+                    state.missing_kinds_reported = true;
+                }
+                Some(objects.report())
+            }
+        };
+        let reports: Vec<&LoadReport> = match (&cluster_report, &state.folder) {
+            (Some(report), _) => vec![report],
+            (None, Some(folder)) => folder.reports().collect(),
+            (None, None) => Vec::new(),
+        };
         let mut newly_skipped = Vec::new();
-        for skipped in state.folder.reports().flat_map(|report| &report.skipped) {
+        for skipped in reports.iter().flat_map(|report| &report.skipped) {
             let id = format!("{} {} {}", skipped.kind, skipped.name, skipped.source);
             if !state.skipped_seen.contains(&id) {
                 tracing::info!(source = %skipped.source, kind = %skipped.kind, name = %skipped.name, "skipping a kind portcullis does not serve");
@@ -172,7 +256,7 @@ impl ControlPlane {
             }
         }
         state.skipped_seen.extend(newly_skipped);
-        let (mut snapshot, load_errors) = Snapshot::from_reports(state.folder.reports());
+        let (mut snapshot, load_errors) = Snapshot::from_reports(reports);
         let mut errors: Vec<String> = load_errors.iter().map(ToString::to_string).collect();
         for error in &errors {
             tracing::warn!("{error}");
@@ -226,12 +310,21 @@ impl ControlPlane {
             tracing::info!(version = state.version, "published a new configuration");
         }
         let listeners = listener_addresses(&snapshot, &port_map, &translation.statuses);
+        let mut statuses = translation.statuses;
+        let mut kept_snapshot = None;
+        if let Source::Cluster { advertise_ip, .. } = &self.source {
+            if let Some(ip) = advertise_ip {
+                advertise(&mut statuses, *ip);
+            }
+            kept_snapshot = Some(Arc::new(snapshot));
+        }
         self.view.send_replace(Arc::new(ControlView {
             version: state.version,
-            statuses: translation.statuses,
+            statuses,
             errors,
             listeners,
             echo_backends,
+            snapshot: kept_snapshot,
         }));
         Ok(state.version)
     }
@@ -288,6 +381,26 @@ fn limiter_config(rules: &[RateLimitRule]) -> LimiterConfig {
         .collect();
     LimiterConfig {
         domains: [(RATE_LIMIT_DOMAIN.to_string(), DomainConfig { descriptors })].into(),
+    }
+}
+
+/// Replaces unspecified IPs (`0.0.0.0`, `::`) in Gateway addresses with the one clients use.
+fn advertise(statuses: &mut Statuses, ip: IpAddr) {
+    for address in statuses
+        .gateways
+        .values_mut()
+        .flat_map(|g| g.addresses.iter_mut())
+    {
+        if address.type_ == "IPAddress" {
+            if address.value.parse::<IpAddr>().is_ok_and(|a| a.is_unspecified()) {
+                address.value = ip.to_string();
+            }
+        } else if let Some((port, socket)) = address.value.split_once('=')
+            && let Ok(socket) = socket.parse::<SocketAddr>()
+            && socket.ip().is_unspecified()
+        {
+            address.value = format!("{port}={}", SocketAddr::new(ip, socket.port()));
+        }
     }
 }
 
@@ -388,5 +501,56 @@ async fn sync_echo_backends(
     match first_error {
         Some(error) => Err(error),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portcullis_translate::status::{GatewayAddress, GatewayStatus};
+
+    fn address(type_: &str, value: &str) -> GatewayAddress {
+        GatewayAddress {
+            type_: type_.to_string(),
+            value: value.to_string(),
+        }
+    }
+
+    #[test]
+    fn unspecified_listen_addresses_are_advertised_as_the_given_ip() {
+        let mut statuses = Statuses::default();
+        statuses.gateways.insert(
+            "ns/gw".to_string(),
+            GatewayStatus {
+                addresses: vec![
+                    address("IPAddress", "0.0.0.0"),
+                    address(
+                        portcullis_translate::status::LISTENER_ADDRESS_TYPE,
+                        "80=0.0.0.0:80",
+                    ),
+                    address(
+                        portcullis_translate::status::LISTENER_ADDRESS_TYPE,
+                        "81=127.0.0.1:4000",
+                    ),
+                    address("Hostname", "gw.example.com"),
+                ],
+                ..GatewayStatus::default()
+            },
+        );
+        advertise(&mut statuses, "10.244.0.7".parse().expect("ip"));
+        let values: Vec<&str> = statuses.gateways["ns/gw"]
+            .addresses
+            .iter()
+            .map(|a| a.value.as_str())
+            .collect();
+        assert_eq!(
+            values,
+            [
+                "10.244.0.7",
+                "80=10.244.0.7:80",
+                "81=127.0.0.1:4000",
+                "gw.example.com"
+            ]
+        );
     }
 }

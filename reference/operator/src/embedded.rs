@@ -12,22 +12,26 @@ use portcullis_translate::envoy::rate_limit::RATE_LIMIT_CLUSTER;
 use portcullis_xds::XdsServer;
 use tokio::net::TcpListener;
 
+use crate::cluster::{ClusterFollower, ClusterOptions, follow, start_source, write_statuses};
 use crate::control::{ControlPlane, ControlView};
 use crate::error::OperatorError;
 use crate::ports::PortPolicy;
 use crate::profile::{APK_GATEWAY, APK_TEST_CLIENT_ID, APK_TEST_CLIENT_SECRET, ApkProfile, Profile};
 use crate::system::SystemServer;
 use crate::watch::{FolderWatch, watch_folder};
-use portcullis_config_service::deployer::{ChangeHook, Deployer};
+use portcullis_config_service::deployer::{ChangeHook, DeployTarget, Deployer, KubeDeployer};
 use portcullis_enforcer::{APK_GATEWAY_ISSUER, BackendJwtSigner, Enforcer, ValidationOptions};
 use portcullis_idp::{Idp, IdpConfig, OAuthClient};
+use portcullis_kube_source::StatusWriter;
 use portcullis_translate::envoy::security::ENFORCER_CLUSTER;
 
 /// How to run the embedded gateway.
 #[derive(Clone, Debug)]
 pub struct EmbeddedOptions {
-    /// The folder of resources (watched for changes).
+    /// The folder of resources (watched for changes); unused with [`EmbeddedOptions::cluster`].
     pub resources_dir: PathBuf,
+    /// Serve the Gateways of this API server instead of a folder, writing statuses back.
+    pub cluster: Option<ClusterOptions>,
     /// The GatewayClass controller name to serve.
     pub controller_name: String,
     /// Start an echo backend for every Service without endpoints.
@@ -55,6 +59,7 @@ impl EmbeddedOptions {
     pub fn new(resources_dir: PathBuf) -> Self {
         EmbeddedOptions {
             resources_dir,
+            cluster: None,
             controller_name: portcullis_model::CONTROLLER_NAME.to_string(),
             echo_backends: false,
             delta: true,
@@ -64,6 +69,15 @@ impl EmbeddedOptions {
             watch: true,
             redis_url: None,
             profile: Profile::Plain,
+        }
+    }
+
+    /// Defaults for an API server: delta xDS, declared ports first (on `cluster.listen_ip`),
+    /// no echo backends.
+    pub fn for_cluster(cluster: ClusterOptions) -> Self {
+        EmbeddedOptions {
+            cluster: Some(cluster),
+            ..EmbeddedOptions::new(PathBuf::new())
         }
     }
 }
@@ -79,6 +93,7 @@ pub struct EmbeddedGateway {
     envoy: Option<EnvoyProcess>,
     envoy_source: EnvoySource,
     _watch: Option<FolderWatch>,
+    _cluster: Option<ClusterFollower>,
     xds_task: tokio::task::JoinHandle<()>,
     limiter: Arc<Limiter>,
     limiter_task: tokio::task::JoinHandle<()>,
@@ -168,35 +183,69 @@ impl EmbeddedGateway {
         });
         let (reload_requests, mut reload_queue) =
             tokio::sync::mpsc::channel::<tokio::sync::oneshot::Sender<()>>(16);
-        let mut control = ControlPlane::new(
-            options.resources_dir.clone(),
-            options.controller_name.clone(),
-            xds.clone(),
-            options.port_policy,
-            options.echo_backends,
-        )
-        .with_limiter(limiter.clone())
-        .with_enforcer(enforcer.clone());
+        let (source, status_writer) = match &options.cluster {
+            Some(cluster) => {
+                let source = start_source(cluster).await?;
+                let writer = StatusWriter::new(cluster.client.clone(), cluster.field_manager.clone());
+                (Some((source, cluster)), Some(Arc::new(writer)))
+            }
+            None => (None, None),
+        };
+        let control = match &source {
+            Some((objects, cluster)) => {
+                if options.echo_backends {
+                    tracing::warn!(
+                        "echo backends are for folders of resources; a cluster has its own Services"
+                    );
+                }
+                ControlPlane::for_cluster(
+                    objects.clone(),
+                    options.controller_name.clone(),
+                    xds.clone(),
+                    options.port_policy,
+                    cluster.listen_ip,
+                    cluster.advertise_ip,
+                )
+            }
+            None => ControlPlane::new(
+                options.resources_dir.clone(),
+                options.controller_name.clone(),
+                xds.clone(),
+                options.port_policy,
+                options.echo_backends,
+            ),
+        };
+        let mut control = control
+            .with_limiter(limiter.clone())
+            .with_enforcer(enforcer.clone());
         let (idp, system) = match options.profile {
             Profile::Plain => (None, None),
             Profile::Apk => {
                 let idp = Arc::new(
                     Idp::new(IdpConfig::default()).map_err(|e| OperatorError::Enforcer(e.to_string()))?,
                 );
-                // Deployed APIs land in the resource folder, one file each, like any resource;
-                // the Deployer answers once Envoy serves the change.
-                let requests = reload_requests.clone();
-                let hook: ChangeHook = Arc::new(move || {
-                    let requests = requests.clone();
-                    Box::pin(async move {
-                        let (done, applied) = tokio::sync::oneshot::channel();
-                        if requests.send(done).await.is_ok() {
-                            let _ = applied.await;
-                        }
-                    })
-                });
-                let deployer =
-                    Arc::new(Deployer::new(options.resources_dir.clone(), "default").with_on_change(hook));
+                let deployer: Arc<dyn DeployTarget> = match &options.cluster {
+                    // Deployed APIs are applied to the API server; the watch brings them back.
+                    Some(cluster) => Arc::new(KubeDeployer::new(
+                        cluster.client.clone(),
+                        cluster.deploy_namespace.clone(),
+                    )),
+                    None => {
+                        // Deployed APIs land in the resource folder, one file each, like any
+                        // resource; the Deployer answers once Envoy serves the change.
+                        let requests = reload_requests.clone();
+                        let hook: ChangeHook = Arc::new(move || {
+                            let requests = requests.clone();
+                            Box::pin(async move {
+                                let (done, applied) = tokio::sync::oneshot::channel();
+                                if requests.send(done).await.is_ok() {
+                                    let _ = applied.await;
+                                }
+                            })
+                        });
+                        Arc::new(Deployer::new(options.resources_dir.clone(), "default").with_on_change(hook))
+                    }
+                };
                 let system = SystemServer::start(idp.clone(), signer.clone(), deployer).await?;
                 let profile = ApkProfile::new(system.address(), &idp.config().issuer)?;
                 tracing::info!(system = %system.address(), "APK profile: IdP and system routes on gateway {APK_GATEWAY}");
@@ -244,10 +293,18 @@ impl EmbeddedGateway {
         let envoy = EnvoyProcess::start(envoy_options).await?;
         envoy.wait_ready(APPLY_TIMEOUT).await?;
         tracing::info!(admin = %envoy.admin_address(), xds = %xds_address, "envoy is ready");
-        let watch = if options.watch {
+        let watch = if options.watch && options.cluster.is_none() {
             Some(watch_folder(control.clone())?)
         } else {
             None
+        };
+        xds.wait_until_applied(version, APPLY_TIMEOUT).await?;
+        let cluster = match (source, status_writer) {
+            (Some((objects, _)), Some(writer)) => {
+                let failed = write_statuses(&control, &writer).await;
+                Some(follow(control.clone(), objects, xds.clone(), writer, failed))
+            }
+            _ => None,
         };
         let gateway = EmbeddedGateway {
             control,
@@ -256,6 +313,7 @@ impl EmbeddedGateway {
             envoy: Some(envoy),
             envoy_source,
             _watch: watch,
+            _cluster: cluster,
             xds_task,
             limiter,
             limiter_task,
@@ -267,11 +325,10 @@ impl EmbeddedGateway {
             _system: system,
             _work_dir: temp,
         };
-        gateway.xds.wait_until_applied(version, APPLY_TIMEOUT).await?;
         Ok(gateway)
     }
 
-    /// Re-reads the folder now and waits until Envoy has applied the result.
+    /// Re-reads the resources now and waits until Envoy has applied the result.
     pub async fn reload_and_wait(&self) -> Result<u64, OperatorError> {
         let version = self.control.reload().await?;
         self.xds.wait_until_applied(version, APPLY_TIMEOUT).await?;

@@ -37,6 +37,9 @@ pub enum OperatorError {
         #[source]
         source: std::io::Error,
     },
+    /// The API server could not be watched.
+    #[error("kubernetes: {0}")]
+    Cluster(String),
     /// The resource folder could not be watched.
     #[error("watching {path}: {message}")]
     Watch {

@@ -1,7 +1,7 @@
 //! Where Gateway ports really listen.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 
 use portcullis_model::{ObjectKey, Snapshot};
 use portcullis_translate::PortMap;
@@ -16,30 +16,39 @@ pub enum PortPolicy {
     AlwaysFree,
 }
 
-/// Assigns each (Gateway, declared port) a local loopback socket, and keeps the assignment
-/// stable for as long as the port is declared, so Envoy never has to rebind.
-#[derive(Debug, Default)]
+/// Assigns each (Gateway, declared port) a local socket (on loopback unless told otherwise),
+/// and keeps the assignment stable for as long as the port is declared, so Envoy never has to
+/// rebind.
+#[derive(Debug)]
 pub struct PortAllocator {
     policy: PortPolicy,
+    ip: IpAddr,
     assigned: PortMap,
 }
 
-fn bindable(port: u16) -> bool {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, port)).is_ok()
+fn bindable(ip: IpAddr, port: u16) -> bool {
+    TcpListener::bind((ip, port)).is_ok()
 }
 
-fn free_port() -> Option<u16> {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+fn free_port(ip: IpAddr) -> Option<u16> {
+    TcpListener::bind((ip, 0))
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .ok()
 }
 
 impl PortAllocator {
-    /// An allocator with a policy.
+    /// An allocator with a policy, on loopback.
     pub fn new(policy: PortPolicy) -> Self {
+        Self::on(policy, IpAddr::V4(Ipv4Addr::LOCALHOST))
+    }
+
+    /// An allocator with a policy whose sockets listen on `ip` (`0.0.0.0` in a pod, so that
+    /// traffic from outside reaches the listeners).
+    pub fn on(policy: PortPolicy, ip: IpAddr) -> Self {
         PortAllocator {
             policy,
+            ip,
             assigned: PortMap::new(),
         }
     }
@@ -61,13 +70,14 @@ impl PortAllocator {
             }
             let declared = u16::try_from(port).ok().filter(|p| *p != 0);
             let chosen = match (self.policy, declared) {
-                (PortPolicy::DeclaredFirst, Some(p)) if !taken.contains(&p) && bindable(p) => Some(p),
-                _ => free_port(),
+                (PortPolicy::DeclaredFirst, Some(p)) if !taken.contains(&p) && bindable(self.ip, p) => {
+                    Some(p)
+                }
+                _ => free_port(self.ip),
             };
             if let Some(local) = chosen {
                 taken.insert(local);
-                self.assigned
-                    .insert((key, port), SocketAddr::from((Ipv4Addr::LOCALHOST, local)));
+                self.assigned.insert((key, port), SocketAddr::new(self.ip, local));
             } else {
                 tracing::warn!(gateway = %key, port, "no free local port for listener");
             }

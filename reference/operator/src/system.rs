@@ -1,14 +1,14 @@
 //! The gateway's own HTTP endpoints, reached through Envoy like any backend: the built-in IdP
 //! (token endpoint, JWKS, API keys), the JWKS of the backend-JWT signer, APK's Config Service
-//! and its Deployer (which writes into the resource folder; the gateway protects it with a
-//! Scope, so it does no authentication of its own).
+//! and its Deployer (which writes into the resource folder, or applies to the cluster; the
+//! gateway protects it with a Scope, so it does no authentication of its own).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Json;
 use axum::routing::get;
-use portcullis_config_service::deployer::Deployer;
+use portcullis_config_service::deployer::DeployTarget;
 use portcullis_enforcer::BackendJwtSigner;
 use portcullis_idp::Idp;
 use tokio::net::TcpListener;
@@ -27,7 +27,7 @@ impl SystemServer {
     pub async fn start(
         idp: Arc<Idp>,
         signer: Arc<BackendJwtSigner>,
-        deployer: Arc<Deployer>,
+        deployer: Arc<dyn DeployTarget>,
     ) -> Result<Self, OperatorError> {
         let jwks = signer.jwks();
         let router = idp

@@ -27,7 +27,13 @@ impl Drop for FolderWatch {
 /// Starts watching; every change reloads the control plane.
 pub fn watch_folder(control: Arc<ControlPlane>) -> Result<FolderWatch, OperatorError> {
     let (tx, mut rx) = mpsc::unbounded_channel::<()>();
-    let dir = control.resources_dir().to_path_buf();
+    let dir = control
+        .resources_dir()
+        .ok_or_else(|| OperatorError::Watch {
+            path: "(cluster)".to_string(),
+            message: "this control plane reads an API server, not a folder".to_string(),
+        })?
+        .to_path_buf();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event
             && !event.kind.is_access()

@@ -1,8 +1,10 @@
-//! A fake API server for kube-rs: a tower-test mock service that answers lists from fixed
-//! objects (404 for any other collection, as for a CRD that is not installed), holds watch
-//! requests open until the test pushes events, and records status applies.
+//! A fake API server for tests of kube-rs clients: a tower-test mock service that answers lists
+//! from fixed objects (404 for any other collection, as for a CRD that is not installed), holds
+//! watch requests open until the test pushes events, and records status applies.
+//!
+//! Test support only: it panics on requests it cannot read, which is what a test wants.
 
-#![allow(dead_code)]
+#![allow(clippy::expect_used, clippy::missing_panics_doc)]
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
