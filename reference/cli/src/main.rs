@@ -29,6 +29,9 @@ enum Command {
     Scenarios(scenarios::ScenariosArgs),
     /// Serve APK's Config Service and Deployer, deploying APIs into a Kubernetes cluster.
     Deployer(deployer::DeployerArgs),
+    /// Print the CustomResourceDefinitions of the APK kinds portcullis serves (YAML, for
+    /// `kubectl apply --server-side -f -`).
+    Crds,
     /// Benchmark the gateway against bare Envoy and Envoy's native filters, alternating.
     Bench(portcullis_load::bench::gateway::GatewayBenchOptions),
 }
@@ -40,6 +43,20 @@ fn init_tracing(default: &str) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+}
+
+/// Writes every CRD to stdout; a reader that stops early (`| head`) is not an error.
+fn print_crds() -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    for crd in portcullis_model::crds::apk_crds() {
+        let written = write!(out, "---\n{}", serde_yaml::to_string(&crd)?);
+        match written {
+            Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            other => other?,
+        }
+    }
+    Ok(())
 }
 
 #[tokio::main]
@@ -66,6 +83,7 @@ async fn main() -> anyhow::Result<()> {
             init_tracing("info");
             deployer::deployer(args).await
         }
+        Command::Crds => print_crds(),
         Command::Bench(options) => {
             init_tracing("warn");
             let report = portcullis_load::bench::gateway::run(&options).await?;
@@ -80,6 +98,48 @@ async fn main() -> anyhow::Result<()> {
                 report.problems.join("; ")
             );
             Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("portcullis").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn the_kind_deployment_args_parse() {
+        let manifest =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../kind/portcullis.yaml"))
+                .expect("kind/portcullis.yaml");
+        let deployment = serde_yaml::Deserializer::from_str(&manifest)
+            .map(|doc| <serde_yaml::Value as serde::Deserialize>::deserialize(doc).expect("YAML"))
+            .find(|doc| doc["kind"] == "Deployment")
+            .expect("a Deployment");
+        let args: Vec<&str> = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+            .as_sequence()
+            .expect("args")
+            .iter()
+            .filter_map(serde_yaml::Value::as_str)
+            .collect();
+        let cli = parse(&args).expect("the manifest's args parse");
+        assert!(matches!(cli.command, Command::Run(_)));
+    }
+
+    #[test]
+    fn run_takes_exactly_one_source_and_cluster_options_only_with_a_cluster() {
+        assert!(parse(&["run", "--resources", "."]).is_ok());
+        assert!(parse(&["run", "--kubeconfig", "k", "--namespace", "apps"]).is_ok());
+        for wrong in [
+            &["run"][..],
+            &["run", "--resources", ".", "--kubeconfig", "k"],
+            &["run", "--kubeconfig", "k", "--in-cluster"],
+            &["run", "--resources", ".", "--namespace", "apps"],
+        ] {
+            assert!(parse(wrong).is_err(), "{wrong:?} was accepted");
         }
     }
 }

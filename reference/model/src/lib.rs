@@ -6,6 +6,7 @@
 
 pub mod apk;
 pub mod cp;
+pub mod crds;
 pub mod folder;
 pub mod key;
 pub mod load;
