@@ -5,9 +5,49 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-/// The core features of the GATEWAY-HTTP profile; any other `@Support…` tag makes a scenario
-/// (and the upstream test it mirrors) extended.
-pub const CORE_FEATURES: &[&str] = &["Gateway", "HTTPRoute", "ReferenceGrant"];
+/// The upstream conformance profiles the suites cover: a feature file belongs to one with its
+/// `@profile:<name>` tag.
+pub const PROFILES: &[ConformanceProfile] = &[
+    ConformanceProfile {
+        name: "GATEWAY-HTTP",
+        route_feature: "HTTPRoute",
+        core_features: &["Gateway", "HTTPRoute", "ReferenceGrant"],
+    },
+    ConformanceProfile {
+        name: "GATEWAY-GRPC",
+        route_feature: "GRPCRoute",
+        core_features: &["Gateway", "GRPCRoute", "ReferenceGrant"],
+    },
+];
+
+/// An upstream conformance profile.
+#[derive(Clone, Copy, Debug)]
+pub struct ConformanceProfile {
+    /// e.g. `GATEWAY-HTTP`.
+    pub name: &'static str,
+    /// The route kind that defines it: a gateway claims the profile when it supports this.
+    pub route_feature: &'static str,
+    /// Its core features; any other `@Support…` tag makes a scenario (and the upstream test
+    /// it mirrors) extended.
+    pub core_features: &'static [&'static str],
+}
+
+impl ConformanceProfile {
+    /// Whether a result belongs to this profile.
+    fn covers(&self, result: &ScenarioResult) -> bool {
+        let tag = format!("profile:{}", self.name);
+        result.tags.contains(&tag)
+    }
+
+    /// A gateway claims a profile when it supports the profile's route kind.
+    fn claimed_by(&self, supported: &BTreeSet<String>) -> bool {
+        supported.contains(self.route_feature)
+    }
+
+    fn is_core(&self, feature: &str) -> bool {
+        self.core_features.contains(&feature)
+    }
+}
 
 /// How a scenario ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -151,59 +191,22 @@ fn section(tests: &BTreeMap<String, Option<bool>>) -> ProfileSection {
     }
 }
 
-/// The upstream `ConformanceReport` for the GATEWAY-HTTP profile, as YAML. Each upstream test
-/// passes when every scenario mirroring it passed; tests the gateway does not support are not
-/// counted, as upstream does.
+/// The upstream `ConformanceReport`, as YAML, with a section for every profile of [`PROFILES`]
+/// whose core features the gateway supports. Each upstream test passes when every scenario
+/// mirroring it passed; tests the gateway does not support are not counted, as upstream does.
 pub fn conformance_report(
     results: &[ScenarioResult],
     supported: &BTreeSet<String>,
     version: &str,
 ) -> anyhow::Result<String> {
-    let mut core: BTreeMap<String, Option<bool>> = BTreeMap::new();
-    let mut extended: BTreeMap<String, Option<bool>> = BTreeMap::new();
-    let mut wanted: BTreeSet<String> = BTreeSet::new();
-    for r in results {
-        let features = r.features();
-        wanted.extend(
-            features
-                .iter()
-                .filter(|f| !CORE_FEATURES.contains(&f.as_str()))
-                .cloned(),
-        );
-        let Some(test) = r.upstream_test() else { continue };
-        let passed = match &r.outcome {
-            Outcome::Passed => true,
-            Outcome::Failed(_) => false,
-            Outcome::NotSupported(_) => continue,
-        };
-        let is_extended = features.iter().any(|f| !CORE_FEATURES.contains(&f.as_str()));
-        let bucket = if is_extended { &mut extended } else { &mut core };
-        let entry = bucket.entry(test.to_string()).or_insert(Some(true));
-        *entry = Some(entry.unwrap_or(true) && passed);
-    }
-    let core_section = section(&core);
-    let mut extended_section = section(&extended);
-    extended_section.supported_features = Some(
-        supported
-            .iter()
-            .filter(|f| !CORE_FEATURES.contains(&f.as_str()))
-            .cloned()
-            .collect(),
-    );
-    extended_section.unsupported_features = Some(wanted.difference(supported).cloned().collect());
-    let summary = format!(
-        "Core tests {}. Extended tests {}.",
-        if core_section.result == "success" {
-            "succeeded"
-        } else {
-            "failed"
-        },
-        if extended_section.result == "success" {
-            "succeeded"
-        } else {
-            "failed"
-        },
-    );
+    let profiles = PROFILES
+        .iter()
+        .filter(|p| p.claimed_by(supported))
+        .map(|p| {
+            let covered: Vec<&ScenarioResult> = results.iter().filter(|r| p.covers(r)).collect();
+            profile(p, &covered, supported)
+        })
+        .collect();
     let report = ConformanceReport {
         api_version: "gateway.networking.k8s.io/v1".to_string(),
         kind: "ConformanceReport".to_string(),
@@ -218,14 +221,57 @@ pub fn conformance_report(
             contact: vec!["portcullis maintainers".to_string()],
         },
         mode: "default".to_string(),
-        profiles: vec![Profile {
-            name: "GATEWAY-HTTP".to_string(),
-            summary,
-            core: core_section,
-            extended: extended_section,
-        }],
+        profiles,
     };
     Ok(serde_yaml::to_string(&report)?)
+}
+
+fn profile(
+    profile: &ConformanceProfile,
+    results: &[&ScenarioResult],
+    supported: &BTreeSet<String>,
+) -> Profile {
+    let mut core: BTreeMap<String, Option<bool>> = BTreeMap::new();
+    let mut extended: BTreeMap<String, Option<bool>> = BTreeMap::new();
+    let mut wanted: BTreeSet<String> = BTreeSet::new();
+    for r in results {
+        let features = r.features();
+        wanted.extend(features.iter().filter(|f| !profile.is_core(f)).cloned());
+        let Some(test) = r.upstream_test() else { continue };
+        let passed = match &r.outcome {
+            Outcome::Passed => true,
+            Outcome::Failed(_) => false,
+            Outcome::NotSupported(_) => continue,
+        };
+        let is_extended = features.iter().any(|f| !profile.is_core(f));
+        let bucket = if is_extended { &mut extended } else { &mut core };
+        let entry = bucket.entry(test.to_string()).or_insert(Some(true));
+        *entry = Some(entry.unwrap_or(true) && passed);
+    }
+    let core_section = section(&core);
+    let mut extended_section = section(&extended);
+    // Extended features of this profile: those its scenarios name, plus what is claimed of them.
+    extended_section.supported_features = Some(wanted.intersection(supported).cloned().collect());
+    extended_section.unsupported_features = Some(wanted.difference(supported).cloned().collect());
+    let summary = format!(
+        "Core tests {}. Extended tests {}.",
+        if core_section.result == "success" {
+            "succeeded"
+        } else {
+            "failed"
+        },
+        if extended_section.result == "success" {
+            "succeeded"
+        } else {
+            "failed"
+        },
+    );
+    Profile {
+        name: profile.name.to_string(),
+        summary,
+        core: core_section,
+        extended: extended_section,
+    }
 }
 
 /// A table for the terminal: one row per feature with its counts, then the total.
@@ -279,6 +325,9 @@ mod tests {
     fn result(test: &str, tags: &[&str], outcome: Outcome) -> ScenarioResult {
         let mut tags: Vec<String> = tags.iter().map(|t| t.to_string()).collect();
         tags.push(format!("upstream:{test}"));
+        if !tags.iter().any(|t| t.starts_with("profile:")) {
+            tags.push("profile:GATEWAY-HTTP".to_string());
+        }
         ScenarioResult {
             feature: "f".into(),
             scenario: test.into(),
@@ -322,6 +371,48 @@ mod tests {
         assert_eq!(profile["extended"]["statistics"]["Passed"], 1);
         assert_eq!(profile["extended"]["unsupportedFeatures"][0], "HTTPRouteCORS");
         assert_eq!(value["kind"], "ConformanceReport");
+        // GRPCRoute is not claimed: no GATEWAY-GRPC section.
+        assert_eq!(value["profiles"].as_sequence().map(Vec::len), Some(1));
+        Ok(())
+    }
+
+    #[test]
+    fn each_claimed_profile_counts_only_its_own_scenarios() -> anyhow::Result<()> {
+        let supported: BTreeSet<String> = ["Gateway", "HTTPRoute", "GRPCRoute", "ReferenceGrant"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let results = vec![
+            result("H", &["SupportGateway", "SupportHTTPRoute"], Outcome::Passed),
+            result(
+                "G",
+                &["SupportGateway", "SupportGRPCRoute", "profile:GATEWAY-GRPC"],
+                Outcome::Passed,
+            ),
+            result(
+                "GH",
+                &[
+                    "SupportGRPCRoute",
+                    "SupportGRPCRouteHeaderMatching",
+                    "profile:GATEWAY-GRPC",
+                ],
+                Outcome::Failed("x".into()),
+            ),
+        ];
+        let yaml = conformance_report(&results, &supported, "0.1.0")?;
+        let value: serde_yaml::Value = serde_yaml::from_str(&yaml)?;
+        let (http, grpc) = (&value["profiles"][0], &value["profiles"][1]);
+        assert_eq!(http["name"], "GATEWAY-HTTP");
+        assert_eq!(http["core"]["statistics"]["Passed"], 1);
+        assert_eq!(http["extended"]["statistics"]["Passed"], 0);
+        assert_eq!(grpc["name"], "GATEWAY-GRPC");
+        assert_eq!(grpc["core"]["statistics"]["Passed"], 1);
+        assert_eq!(grpc["core"]["statistics"]["Failed"], 0);
+        assert_eq!(grpc["extended"]["failedTests"][0], "GH");
+        assert_eq!(
+            grpc["extended"]["unsupportedFeatures"][0],
+            "GRPCRouteHeaderMatching"
+        );
         Ok(())
     }
 

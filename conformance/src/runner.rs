@@ -147,13 +147,7 @@ pub async fn run_conformance(driver: Arc<dyn Driver>, options: &RunOptions) -> a
         write_file(path, &merge_junit(&junit_documents))?;
     }
     if let Some(path) = &options.report {
-        let gateway_api: Vec<ScenarioResult> = summary
-            .results
-            .iter()
-            .filter(|r| r.tags.iter().any(|t| t == "profile:GATEWAY-HTTP"))
-            .cloned()
-            .collect();
-        let yaml = conformance_report(&gateway_api, &supported, env!("CARGO_PKG_VERSION"))?;
+        let yaml = conformance_report(&summary.results, &supported, env!("CARGO_PKG_VERSION"))?;
         write_file(path, &yaml)?;
     }
     anyhow::ensure!(
