@@ -13,64 +13,15 @@ use portcullis_conformance::Driver;
 use portcullis_conformance::cluster::{
     ClusterDriver, ClusterOptions, FIELD_MANAGER, GatewayAddressOverride, StatusAddress, address_from_status,
 };
+use portcullis_kube_fake::{Seen, read, respond, status_failure};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
-use tower_test::mock::{Handle, SendResponse};
+use tower_test::mock::Handle;
 
 type ApiHandle = Handle<Request<Body>, Response<Body>>;
 
 const GW_API: &str = "/apis/gateway.networking.k8s.io/v1";
 const TEST_TIME: Duration = Duration::from_secs(20);
-
-/// One request as the fake API server saw it.
-#[derive(Debug)]
-struct Seen {
-    method: Method,
-    path: String,
-    query: BTreeMap<String, String>,
-    content_type: Option<String>,
-    body: Option<Value>,
-}
-
-async fn read(request: Request<Body>) -> Seen {
-    let (parts, body) = request.into_parts();
-    let query = parts
-        .uri
-        .query()
-        .unwrap_or_default()
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (k.to_string(), v.to_string())
-        })
-        .collect();
-    let bytes = body.collect_bytes().await.expect("request body");
-    let body = if bytes.is_empty() {
-        None
-    } else {
-        Some(serde_json::from_slice(&bytes).expect("a JSON request body"))
-    };
-    Seen {
-        method: parts.method,
-        path: parts.uri.path().to_string(),
-        query,
-        content_type: parts
-            .headers
-            .get(http::header::CONTENT_TYPE)
-            .map(|v| v.to_str().expect("ascii").to_string()),
-        body,
-    }
-}
-
-fn respond(send: SendResponse<Response<Body>>, status: u16, answer: &Value) {
-    let response = Response::builder()
-        .status(status)
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .body(Body::from(serde_json::to_vec(answer).expect("json")))
-        .expect("response");
-    send.send_response(response);
-}
 
 /// One expected request and its answer.
 struct Step {
@@ -129,7 +80,7 @@ impl Step {
 }
 
 fn failure(code: u16, reason: &str, message: &str) -> Value {
-    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message, "reason": reason, "code": code})
+    status_failure(code, reason, message)
 }
 
 /// Answers `steps` in order, asserting each request, then asserts that no further request

@@ -2,7 +2,6 @@
 //! `tower-test` mock service. Each test lists the exact requests the deployer must make, in
 //! order, with their answers; any other request, or one too many, fails the test.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -14,9 +13,10 @@ use portcullis_config_service::deployer::{
 };
 use portcullis_config_service::http::{DEPLOY_PATH, UNDEPLOY_PATH};
 use portcullis_config_service::{deployer_router, generate_resources, parse_apk_conf};
+use portcullis_kube_fake::{read, respond, status_failure};
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
-use tower_test::mock::{Handle, SendResponse};
+use tower_test::mock::Handle;
 
 type ApiServer = Handle<Request<Body>, Response<Body>>;
 
@@ -57,73 +57,6 @@ const KINDS: [&str; 9] = [
     "APIPolicy",
     "BackendJWT",
 ];
-
-/// A request as the fake API server received it.
-#[derive(Debug)]
-struct Received {
-    method: Method,
-    path: String,
-    query: BTreeMap<String, String>,
-    content_type: Option<String>,
-    body: Option<Value>,
-}
-
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).expect("ascii");
-            out.push(u8::from_str_radix(hex, 16).expect("hex escape"));
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).expect("utf-8")
-}
-
-async fn receive(request: Request<Body>) -> Received {
-    let (parts, body) = request.into_parts();
-    let query = parts
-        .uri
-        .query()
-        .unwrap_or_default()
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(key), decode(value))
-        })
-        .collect();
-    let bytes = body.collect_bytes().await.expect("request body");
-    Received {
-        method: parts.method,
-        path: parts.uri.path().to_owned(),
-        query,
-        content_type: parts
-            .headers
-            .get(http::header::CONTENT_TYPE)
-            .map(|value| value.to_str().expect("ascii").to_owned()),
-        body: (!bytes.is_empty()).then(|| serde_json::from_slice(&bytes).expect("a JSON body")),
-    }
-}
-
-fn answer(send: SendResponse<Response<Body>>, status: u16, body: &Value) {
-    let response = Response::builder()
-        .status(status)
-        .header(http::header::CONTENT_TYPE, "application/json")
-        .body(Body::from(serde_json::to_vec(body).expect("json")))
-        .expect("response");
-    send.send_response(response);
-}
-
-fn status(code: u16, reason: &str, message: &str) -> Value {
-    json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-           "message": message, "reason": reason, "code": code})
-}
 
 /// What a step expects of its request.
 #[derive(Debug)]
@@ -175,7 +108,7 @@ impl Step {
     }
     fn fails(mut self, code: u16, reason: &str, message: &str) -> Step {
         self.status = code;
-        self.answer = status(code, reason, message);
+        self.answer = status_failure(code, reason, message);
         self
     }
 }
@@ -222,7 +155,7 @@ fn play(mut server: ApiServer, steps: Vec<Step>) -> JoinHandle<()> {
             let Some((request, send)) = server.next_request().await else {
                 panic!("the deployer stopped before request {index}: {step:?}");
             };
-            let got = receive(request).await;
+            let got = read(request).await;
             let method = match step.expect {
                 Expect::List => Method::GET,
                 Expect::Apply(_) => Method::PATCH,
@@ -258,10 +191,10 @@ fn play(mut server: ApiServer, steps: Vec<Step>) -> JoinHandle<()> {
                 }
                 Expect::Delete => assert!(got.query.is_empty(), "request {index}: {:?}", got.query),
             }
-            answer(send, step.status, &step.answer);
+            respond(send, step.status, &step.answer);
         }
         if let Some((request, _)) = server.next_request().await {
-            let got = receive(request).await;
+            let got = read(request).await;
             panic!("unexpected request after the script: {} {}", got.method, got.path);
         }
     })
@@ -537,7 +470,7 @@ async fn a_refused_list_is_reported_and_nothing_is_applied() -> anyhow::Result<(
 fn permissive(mut server: ApiServer, refuse_kind: Option<&'static str>) -> JoinHandle<()> {
     tokio::spawn(async move {
         while let Some((request, send)) = server.next_request().await {
-            let got = receive(request).await;
+            let got = read(request).await;
             let refused = refuse_kind.is_some_and(|kind| got.path.starts_with(collection(kind)));
             let (code, body) = match got.method {
                 Method::GET => (
@@ -546,7 +479,7 @@ fn permissive(mut server: ApiServer, refuse_kind: Option<&'static str>) -> JoinH
                 ),
                 Method::PATCH if refused => (
                     422,
-                    status(422, "Invalid", "spec.basePath: Invalid value: \"/pets\""),
+                    status_failure(422, "Invalid", "spec.basePath: Invalid value: \"/pets\""),
                 ),
                 Method::PATCH => (200, got.body.clone().unwrap_or_default()),
                 _ => (
@@ -554,7 +487,7 @@ fn permissive(mut server: ApiServer, refuse_kind: Option<&'static str>) -> JoinH
                     json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}),
                 ),
             };
-            answer(send, code, &body);
+            respond(send, code, &body);
         }
     })
 }

@@ -147,8 +147,22 @@ impl FakeApi {
 }
 
 fn failure(code: u16) -> Value {
+    status_failure(
+        code,
+        "NotFound",
+        "the server could not find the requested resource",
+    )
+}
+
+/// A `Status` object as the API server answers a failed request.
+pub fn status_failure(code: u16, reason: &str, message: &str) -> Value {
     json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-        "message": "the server could not find the requested resource", "reason": "NotFound", "code": code})
+        "message": message, "reason": reason, "code": code})
+}
+
+/// Answers a request with JSON.
+pub fn respond(send: SendResponse<Response<Body>>, status: u16, answer: &Value) {
+    send.send_response(json_response(status, answer));
 }
 
 fn response(status: u16, body: Vec<u8>) -> Response<Body> {
@@ -159,22 +173,16 @@ fn response(status: u16, body: Vec<u8>) -> Response<Body> {
         .expect("response")
 }
 
-fn json_response(status: u16, answer: &Value) -> Response<Body> {
+/// A JSON response.
+pub fn json_response(status: u16, answer: &Value) -> Response<Body> {
     response(status, serde_json::to_vec(answer).expect("json"))
 }
 
-async fn read(request: Request<Body>) -> Seen {
+/// Reads a request kube-rs sent: method, path, decoded query, content type and JSON body.
+pub async fn read(request: Request<Body>) -> Seen {
     let (parts, body) = request.into_parts();
-    let query = parts
-        .uri
-        .query()
-        .unwrap_or_default()
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (k.to_string(), v.to_string())
-        })
+    let query = form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
+        .into_owned()
         .collect();
     let bytes = body.collect_bytes().await.expect("request body");
     let body = (!bytes.is_empty()).then(|| serde_json::from_slice(&bytes).expect("a JSON request body"));
