@@ -213,3 +213,40 @@ async fn serves_a_clusters_routes_through_envoy_and_writes_statuses_back() -> Re
     echo.shutdown().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_status_write_is_retried_without_waiting_for_a_change() -> Result<()> {
+    let echo = EchoServer::start(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        EchoIdentity {
+            namespace: "shop".into(),
+            service: "cart".into(),
+            pod: "cart-0".into(),
+        },
+    )
+    .await?;
+    let (client, fake, mut applies) = FakeApi::start();
+    serve(&fake, echo.local_addr());
+    // The API server refuses the Gateway's status (a conflict, a webhook, a flaky server).
+    fake.fail_status(GATEWAY_STATUS, 500);
+    let mut cluster = ClusterOptions::new(client);
+    cluster.listen_ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    cluster.sync_timeout = GUARD;
+    let mut options = EmbeddedOptions::for_cluster(cluster);
+    options.port_policy = PortPolicy::AlwaysFree;
+    let gateway = EmbeddedGateway::start(options).await?;
+
+    let programmed = |body: &Value| {
+        condition(&body["status"]["conditions"], "Programmed").is_some_and(|c| c["status"] == "True")
+    };
+    apply_to(&mut applies, GATEWAY_STATUS, programmed).await?;
+    // The route's status was written all the same.
+    apply_to(&mut applies, ROUTE_STATUS, |_| true).await?;
+    // Once the server accepts again, the Gateway's status arrives with no watch event.
+    fake.heal_status(GATEWAY_STATUS);
+    apply_to(&mut applies, GATEWAY_STATUS, programmed).await?;
+
+    gateway.shutdown().await?;
+    echo.shutdown().await;
+    Ok(())
+}
