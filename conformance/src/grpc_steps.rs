@@ -10,7 +10,7 @@ use futures::StreamExt;
 use portcullis_echo::grpc::{GrpcAnswer, GrpcCall, call};
 
 use crate::request::{MAX_TIME_TO_CONSISTENCY, REQUIRED_CONSECUTIVE};
-use crate::steps::{eventually, has_condition, route_parent};
+use crate::steps::parent_condition;
 use crate::world::GatewayWorld;
 
 type StepResult = anyhow::Result<()>;
@@ -321,13 +321,6 @@ async fn route_condition(
     reason: String,
     gateway: String,
 ) -> StepResult {
-    eventually(world, "GRPCRoute", &route, |s| {
-        has_condition(
-            &route_parent(s, &gateway)?["conditions"],
-            &type_,
-            &status,
-            &reason,
-        )
-    })
-    .await
+    let expected = (type_.as_str(), status.as_str(), reason.as_str());
+    parent_condition(world, "GRPCRoute", &route, &gateway, expected).await
 }

@@ -482,13 +482,20 @@ async fn route_condition(
     reason: String,
     gateway: String,
 ) -> StepResult {
-    eventually(world, "HTTPRoute", &route, |s| {
-        has_condition(
-            &route_parent(s, &gateway)?["conditions"],
-            &type_,
-            &status,
-            &reason,
-        )
+    let expected = (type_.as_str(), status.as_str(), reason.as_str());
+    parent_condition(world, "HTTPRoute", &route, &gateway, expected).await
+}
+
+/// Waits until a route's status for one parent Gateway has a condition `(type, status, reason)`.
+pub(crate) async fn parent_condition(
+    world: &GatewayWorld,
+    kind: &str,
+    route: &str,
+    gateway: &str,
+    (type_, status, reason): (&str, &str, &str),
+) -> StepResult {
+    eventually(world, kind, route, |s| {
+        has_condition(&route_parent(s, gateway)?["conditions"], type_, status, reason)
     })
     .await
 }
