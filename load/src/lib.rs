@@ -61,7 +61,11 @@ pub const DEFAULT_RUN_TIME_SECS: usize = 10;
                   <first report's folder>/load-summary.{md,json}.\n\n\
                   With --host URL, no gateway is started and the suites run against URL, which \
                   must serve the same resources (--write-resources DIR writes them); the \
-                  protected suites then need --bearer-token and/or --api-key.",
+                  protected suites then need --bearer-token and/or --api-key.\n\n\
+                  With --kubeconfig, the suites' resources are applied to that cluster (with an \
+                  echo Deployment for each of their Services) for the gateway of \
+                  --gateway-class, and the suites run against the Gateway load/edge at its \
+                  status address (or --gateway-address); credentials as with --host.",
     disable_version_flag = true,
     args_override_self = true,
     allow_negative_numbers = true
@@ -104,6 +108,35 @@ pub struct LoadArgs {
     /// Generated hostnames of the many-hosts suite (each with 3 paths)
     #[arg(long, help_heading = "Portcullis", value_name = "N", default_value_t = suites::resources::DEFAULT_MANY_HOSTS)]
     pub many_hosts: usize,
+    /// Apply the suites' resources to this cluster and run against its gateway
+    #[arg(
+        long,
+        help_heading = "Portcullis",
+        value_name = "PATH",
+        conflicts_with = "host"
+    )]
+    pub kubeconfig: Option<PathBuf>,
+    /// With --kubeconfig: the GatewayClass of the gateway under test
+    #[arg(
+        long,
+        help_heading = "Portcullis",
+        value_name = "NAME",
+        default_value = "portcullis",
+        requires = "kubeconfig"
+    )]
+    pub gateway_class: String,
+    /// With --kubeconfig: where load/edge's port 80 is reached when its status address is not
+    /// reachable from here (a port-forward, a kind port mapping)
+    #[arg(
+        long,
+        help_heading = "Portcullis",
+        value_name = "HOST:PORT",
+        requires = "kubeconfig"
+    )]
+    pub gateway_address: Option<String>,
+    /// With --kubeconfig: the image of the echo Deployments
+    #[arg(long, help_heading = "Portcullis", value_name = "IMAGE", default_value = suites::cluster::ECHO_IMAGE, requires = "kubeconfig")]
+    pub echo_image: String,
     /// Write the resources every suite needs (with --many-hosts routes) into DIR and exit
     #[arg(long, help_heading = "Portcullis", value_name = "DIR")]
     pub write_resources: Option<PathBuf>,
@@ -257,6 +290,10 @@ pub async fn run(args: LoadArgs) -> Result<Outcome> {
         summary: summary_stem,
         goose: mut config,
         test_plan_given,
+        kubeconfig,
+        gateway_class,
+        gateway_address,
+        echo_image,
         ..
     } = args;
     let mut context = SuiteContext {
@@ -285,6 +322,16 @@ pub async fn run(args: LoadArgs) -> Result<Outcome> {
         });
     }
 
+    if let Some(kubeconfig) = kubeconfig {
+        let with_apis = selected.iter().any(|s| s.needs_apis());
+        let cluster = ClusterTarget {
+            kubeconfig,
+            gateway_class,
+            gateway_address,
+            echo_image,
+        };
+        config.host = Some(cluster.prepare(many_hosts, with_apis).await?);
+    }
     let options = GatewayOptions {
         delta: !sotw,
         envoy_log_level,
@@ -349,6 +396,54 @@ pub async fn run(args: LoadArgs) -> Result<Outcome> {
         summary_files,
         comparison,
     })
+}
+
+/// A gateway on a cluster: where the suites' resources go and how its Gateway is reached.
+struct ClusterTarget {
+    kubeconfig: PathBuf,
+    gateway_class: String,
+    gateway_address: Option<String>,
+    echo_image: String,
+}
+
+impl ClusterTarget {
+    /// Applies the suites' resources (waiting until the gateway programmed them, as the
+    /// conformance harness does) and returns the URL of the Gateway `load/edge`.
+    async fn prepare(&self, many_hosts: usize, with_apis: bool) -> Result<String> {
+        use portcullis_conformance::Driver;
+        use portcullis_conformance::cluster::{ClusterDriver, ClusterOptions, GatewayAddressOverride};
+        let mut options = ClusterOptions::default();
+        if let Some(address) = &self.gateway_address {
+            let spec = format!("{}:{}={address}", gateway::GATEWAY, gateway::GATEWAY_PORT);
+            options.gateway_addresses.push(
+                spec.parse::<GatewayAddressOverride>()
+                    .map_err(|e| anyhow::anyhow!("--gateway-address: {e}"))?,
+            );
+        }
+        // Echo pods take a while to pull and start on a fresh cluster.
+        options.settle_timeout = std::time::Duration::from_secs(300);
+        let driver =
+            ClusterDriver::connect(Some(self.kubeconfig.clone()), self.gateway_class.clone(), options)
+                .await
+                .with_context(|| format!("connecting to the cluster of {}", self.kubeconfig.display()))?;
+        for (name, yaml) in suites::cluster::manifests(many_hosts, with_apis, &self.echo_image)? {
+            eprintln!("portcullis-load: applying {name} to the cluster");
+            driver
+                .apply(&name, &yaml)
+                .await
+                .with_context(|| format!("applying {name}"))?;
+        }
+        let address = driver
+            .gateway_address(gateway::GATEWAY, gateway::GATEWAY_PORT)
+            .await
+            .with_context(|| format!("finding the address of Gateway {}", gateway::GATEWAY))?;
+        eprintln!(
+            "portcullis-load: Gateway {} of class {} at {address} (the resources stay; `kubectl delete namespace load` removes them)",
+            gateway::GATEWAY,
+            self.gateway_class
+        );
+        Ok(format!("http://{address}"))
+    }
 }
 
 fn target_is_embedded(config: &GooseConfiguration) -> bool {
@@ -499,6 +594,19 @@ mod tests {
             Ok(args) => args,
             Err(error) => panic!("{args:?}: {error}"),
         }
+    }
+
+    #[test]
+    fn a_cluster_target_excludes_a_url_and_its_options_need_it() {
+        let args = parse(&["--kubeconfig", "kind/kubeconfig", "--gateway-class", "eg"]);
+        assert_eq!(args.kubeconfig.as_deref(), Some(Path::new("kind/kubeconfig")));
+        assert_eq!(args.gateway_class, "eg");
+        let refused = |extra: &[&str]| {
+            LoadArgs::try_parse_args(std::iter::once("portcullis-load").chain(extra.iter().copied())).is_err()
+        };
+        assert!(refused(&["--kubeconfig", "k", "--host", "http://127.0.0.1:8080"]));
+        assert!(refused(&["--gateway-class", "eg"]));
+        assert!(refused(&["--gateway-address", "127.0.0.1:8080"]));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! they are: the 401s of requests sent without credentials, the 429s over a limit.
 
 pub mod call;
+pub mod cluster;
 pub mod resources;
 pub mod target;
 
@@ -81,6 +82,14 @@ impl Suite {
             Suite::Mixed => (true, true),
             _ => (false, false),
         }
+    }
+
+    /// Whether it calls APK APIs (`resources/apis.yaml`).
+    pub fn needs_apis(self) -> bool {
+        matches!(
+            self,
+            Suite::Jwt | Suite::ApiKey | Suite::RateLimited | Suite::Mixed
+        )
     }
 
     /// Whether it needs the resources beyond plain routing (the APK profile's IdP, APIs).
