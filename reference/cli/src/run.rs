@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use portcullis_kube_source::KubeSourceOptions;
+use portcullis_kube_source::{KubeSourceOptions, LeaseOptions};
 use portcullis_operator::{ClusterOptions, EmbeddedGateway, EmbeddedOptions, Profile};
 
 /// Options of `portcullis run`.
@@ -40,6 +40,13 @@ pub struct RunArgs {
     /// e.g. from the downward API).
     #[arg(long, env = "PORTCULLIS_ADVERTISE_ADDRESS", requires = "cluster")]
     advertise_address: Option<IpAddr>,
+    /// With a cluster and several replicas: only the holder of this Lease writes statuses
+    /// (every replica serves traffic).
+    #[arg(long, value_name = "NAMESPACE/NAME", requires = "cluster")]
+    lease: Option<String>,
+    /// With `--lease`: this replica's name in it (e.g. its pod name); the host name when omitted.
+    #[arg(long, env = "PORTCULLIS_IDENTITY", requires = "lease")]
+    identity: Option<String>,
     /// With a cluster and `--profile apk`: the namespace the Deployer applies APIs to.
     #[arg(long, default_value = "default", requires = "cluster")]
     deploy_namespace: String,
@@ -100,6 +107,20 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             cluster.listen_ip = args.listen_address;
             cluster.advertise_ip = args.advertise_address;
             cluster.deploy_namespace = args.deploy_namespace.clone();
+            if let Some(lease) = &args.lease {
+                let (namespace, name) = lease
+                    .split_once('/')
+                    .filter(|(ns, name)| !ns.is_empty() && !name.is_empty())
+                    .with_context(|| format!("--lease {lease}: expected namespace/name"))?;
+                let identity = match &args.identity {
+                    Some(identity) => identity.clone(),
+                    None => std::env::var("HOSTNAME")
+                        .ok()
+                        .filter(|h| !h.is_empty())
+                        .context("--lease needs --identity (or PORTCULLIS_IDENTITY, or HOSTNAME)")?,
+                };
+                cluster.lease = Some(LeaseOptions::new(namespace, name, identity));
+            }
             EmbeddedOptions::for_cluster(cluster)
         }
     };

@@ -38,6 +38,11 @@ struct State {
     watches: HashMap<String, Vec<SendResponse<Response<Body>>>>,
     /// Status paths that fail, with the HTTP status to answer.
     failing: HashMap<String, u16>,
+    /// Collections whose objects can be read, created and replaced one by one, by path:
+    /// their objects by name.
+    stores: HashMap<String, BTreeMap<String, Value>>,
+    /// The last `resourceVersion` handed out by a store.
+    resource_version: u64,
 }
 
 /// The fake server, shared between the test and the task that answers requests.
@@ -75,6 +80,41 @@ impl FakeApi {
             .lists
             .insert(path.to_string(), items);
         self
+    }
+
+    /// Keeps objects of the collection at `path` (e.g. Leases of a namespace): `GET` and `PUT`
+    /// `<path>/<name>`, `POST <path>`, with a `resourceVersion` that must match on replace
+    /// (409 otherwise), as an API server does.
+    pub fn store(&self, path: &str) -> &Self {
+        self.state
+            .lock()
+            .expect("state")
+            .stores
+            .insert(path.to_string(), BTreeMap::new());
+        self
+    }
+
+    /// Puts an object into a store (made with [`FakeApi::store`]), as if created by someone else.
+    pub fn insert(&self, path: &str, mut object: Value) {
+        let mut state = self.state.lock().expect("state");
+        state.resource_version += 1;
+        object["metadata"]["resourceVersion"] = json!(state.resource_version.to_string());
+        let name = object["metadata"]["name"].as_str().expect("a name").to_string();
+        state
+            .stores
+            .get_mut(path)
+            .expect("a store at this path")
+            .insert(name, object);
+    }
+
+    /// An object of a store, as it stands.
+    pub fn stored(&self, path: &str, name: &str) -> Option<Value> {
+        self.state
+            .lock()
+            .expect("state")
+            .stores
+            .get(path)
+            .and_then(|objects| objects.get(name).cloned())
     }
 
     /// Makes applies to this status path fail with `code`.
@@ -120,6 +160,10 @@ impl FakeApi {
 
     fn answer(&self, seen: Seen, send: SendResponse<Response<Body>>, applies: &mpsc::UnboundedSender<Seen>) {
         let mut state = self.state.lock().expect("state");
+        if let Some((code, answer)) = state.store_request(&seen) {
+            send.send_response(json_response(code, &answer));
+            return;
+        }
         if seen.method == Method::PATCH {
             let code = state.failing.get(&seen.path).copied().unwrap_or(200);
             let answer = if code == 200 {
@@ -143,6 +187,69 @@ impl FakeApi {
         let list =
             json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": "1"}, "items": items});
         send.send_response(json_response(200, &list));
+    }
+}
+
+impl State {
+    /// Answers a request to a store, or `None` when it is not one.
+    fn store_request(&mut self, seen: &Seen) -> Option<(u16, Value)> {
+        let (collection, name) = match seen.method {
+            Method::POST => (seen.path.as_str(), None),
+            _ => {
+                let (collection, name) = seen.path.rsplit_once('/')?;
+                (collection, Some(name))
+            }
+        };
+        if !self.stores.contains_key(collection) {
+            return None;
+        }
+        self.resource_version += 1;
+        let version = self.resource_version.to_string();
+        let objects = self.stores.get_mut(collection)?;
+        let conflict = || {
+            (
+                409,
+                status_failure(409, "Conflict", "the object has been modified"),
+            )
+        };
+        Some(match (&seen.method, name) {
+            (&Method::GET, Some(name)) => match objects.get(name) {
+                Some(object) => (200, object.clone()),
+                None => (404, failure(404)),
+            },
+            (&Method::POST, None) => {
+                let mut object = seen.body.clone().unwrap_or(Value::Null);
+                let name = object["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                if objects.contains_key(&name) {
+                    return Some((409, status_failure(409, "AlreadyExists", "already exists")));
+                }
+                object["metadata"]["resourceVersion"] = json!(version);
+                objects.insert(name, object.clone());
+                (201, object)
+            }
+            (&Method::PUT, Some(name)) => {
+                let mut object = seen.body.clone().unwrap_or(Value::Null);
+                let current = objects
+                    .get(name)
+                    .map(|o| o["metadata"]["resourceVersion"].clone());
+                match current {
+                    None => (404, failure(404)),
+                    Some(current) if current != object["metadata"]["resourceVersion"] => conflict(),
+                    Some(_) => {
+                        object["metadata"]["resourceVersion"] = json!(version);
+                        objects.insert(name.to_string(), object.clone());
+                        (200, object)
+                    }
+                }
+            }
+            _ => (
+                405,
+                status_failure(405, "MethodNotAllowed", "not supported by the fake"),
+            ),
+        })
     }
 }
 

@@ -3,15 +3,18 @@
 //! translator's statuses back.
 //!
 //! [`KubeSource`] keeps a kube-rs reflector store per kind and signals changes;
-//! [`StatusWriter`] server-side applies `status` subresources, only when they changed.
+//! [`StatusWriter`] server-side applies `status` subresources, only when they changed;
+//! [`LeaderElection`] lets one of several replicas be the one that writes them.
 
 pub mod error;
 pub mod kinds;
+pub mod lease;
 pub mod options;
 pub mod source;
 pub mod status;
 
 pub use error::{KubeSourceError, StatusWriteError};
+pub use lease::{LeaderElection, LeaseOptions};
 pub use options::KubeSourceOptions;
 pub use source::{KubeSource, SOURCE_PREFIX};
 pub use status::writer::StatusWriter;

@@ -6,8 +6,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use portcullis_kube_source::{KubeSource, KubeSourceOptions, StatusWriter};
+use portcullis_kube_source::{KubeSource, KubeSourceOptions, LeaderElection, LeaseOptions, StatusWriter};
 use portcullis_xds::XdsServer;
+use tokio::sync::watch;
 
 use crate::control::ControlPlane;
 use crate::embedded::APPLY_TIMEOUT;
@@ -40,6 +41,9 @@ pub struct ClusterOptions {
     pub sync_timeout: Duration,
     /// The namespace the Deployer (APK profile) applies deployed APIs to.
     pub deploy_namespace: String,
+    /// With several replicas: only the holder of this Lease writes statuses (all serve
+    /// traffic). Without one, this replica always writes them.
+    pub lease: Option<LeaseOptions>,
 }
 
 impl ClusterOptions {
@@ -53,6 +57,7 @@ impl ClusterOptions {
             field_manager: STATUS_FIELD_MANAGER.to_string(),
             sync_timeout: Duration::from_secs(60),
             deploy_namespace: "default".to_string(),
+            lease: None,
         }
     }
 }
@@ -66,6 +71,7 @@ impl fmt::Debug for ClusterOptions {
             .field("field_manager", &self.field_manager)
             .field("sync_timeout", &self.sync_timeout)
             .field("deploy_namespace", &self.deploy_namespace)
+            .field("lease", &self.lease)
             .finish_non_exhaustive()
     }
 }
@@ -101,6 +107,7 @@ pub(crate) async fn write_statuses(control: &ControlPlane, writer: &StatusWriter
 /// Reloads on every change of the source until dropped.
 pub(crate) struct ClusterFollower {
     task: tokio::task::JoinHandle<()>,
+    _election: Option<LeaderElection>,
 }
 
 impl Drop for ClusterFollower {
@@ -109,40 +116,76 @@ impl Drop for ClusterFollower {
     }
 }
 
-/// Follows `source`: reload, wait until Envoy applied, write statuses; failed status writes
-/// are retried every few seconds.
-pub(crate) fn follow(
+/// What woke the follower.
+enum Wake {
+    Change,
+    Leadership,
+    Retry,
+}
+
+/// Follows `source`: reload, wait until Envoy applied, write statuses (when leading, with an
+/// election); failed status writes are retried every few seconds. A replica that becomes the
+/// leader writes every status again (the previous leader may have left some unwritten).
+pub(crate) async fn follow(
     control: Arc<ControlPlane>,
     source: Arc<KubeSource>,
     xds: XdsServer,
     writer: Arc<StatusWriter>,
-    mut failed_writes: usize,
+    election: Option<LeaderElection>,
 ) -> ClusterFollower {
     let mut changes = source.changes();
+    let mut leader = election.as_ref().map(LeaderElection::leader);
+    let leading = |leader: &Option<watch::Receiver<bool>>| leader.as_ref().is_none_or(|l| *l.borrow());
+    let mut failed_writes = if leading(&leader) {
+        write_statuses(&control, &writer).await
+    } else {
+        0
+    };
     let task = tokio::spawn(async move {
         loop {
-            if failed_writes == 0 {
-                if changes.changed().await.is_err() {
-                    return;
-                }
-            } else {
-                // A change or the retry time, whichever comes first; a closed source ends it.
-                if let Ok(Err(_)) = tokio::time::timeout(STATUS_RETRY, changes.changed()).await {
-                    return;
-                }
-            }
-            tokio::time::sleep(SETTLE).await;
-            changes.borrow_and_update();
-            match control.reload().await {
-                Ok(version) => {
-                    if let Err(error) = xds.wait_until_applied(version, APPLY_TIMEOUT).await {
-                        tracing::warn!("a change from the API server was not applied: {error}");
+            let wake = tokio::select! {
+                changed = changes.changed() => match changed {
+                    Ok(()) => Wake::Change,
+                    Err(_) => return,
+                },
+                () = leadership_changed(&mut leader) => Wake::Leadership,
+                () = tokio::time::sleep(STATUS_RETRY), if failed_writes > 0 => Wake::Retry,
+            };
+            match wake {
+                Wake::Change => {
+                    tokio::time::sleep(SETTLE).await;
+                    changes.borrow_and_update();
+                    match control.reload().await {
+                        Ok(version) => {
+                            if let Err(error) = xds.wait_until_applied(version, APPLY_TIMEOUT).await {
+                                tracing::warn!("a change from the API server was not applied: {error}");
+                            }
+                        }
+                        Err(error) => tracing::warn!("reloading after a change on the API server: {error}"),
                     }
                 }
-                Err(error) => tracing::warn!("reloading after a change on the API server: {error}"),
+                Wake::Leadership => writer.forget(),
+                Wake::Retry => {}
             }
-            failed_writes = write_statuses(&control, &writer).await;
+            failed_writes = if leading(&leader) {
+                write_statuses(&control, &writer).await
+            } else {
+                0
+            };
         }
     });
-    ClusterFollower { task }
+    ClusterFollower {
+        task,
+        _election: election,
+    }
+}
+
+/// Resolves when leadership changes; never without an election.
+async fn leadership_changed(leader: &mut Option<watch::Receiver<bool>>) {
+    if let Some(receiver) = leader
+        && receiver.changed().await.is_ok()
+    {
+        return;
+    }
+    std::future::pending().await
 }

@@ -12,7 +12,7 @@ use portcullis_translate::envoy::rate_limit::RATE_LIMIT_CLUSTER;
 use portcullis_xds::XdsServer;
 use tokio::net::TcpListener;
 
-use crate::cluster::{ClusterFollower, ClusterOptions, follow, start_source, write_statuses};
+use crate::cluster::{ClusterFollower, ClusterOptions, follow, start_source};
 use crate::control::{ControlPlane, ControlView};
 use crate::error::OperatorError;
 use crate::ports::PortPolicy;
@@ -22,7 +22,7 @@ use crate::watch::{FolderWatch, watch_folder};
 use portcullis_config_service::deployer::{ChangeHook, DeployTarget, Deployer, KubeDeployer};
 use portcullis_enforcer::{APK_GATEWAY_ISSUER, BackendJwtSigner, Enforcer, ValidationOptions};
 use portcullis_idp::{Idp, IdpConfig, OAuthClient};
-use portcullis_kube_source::StatusWriter;
+use portcullis_kube_source::{LeaderElection, StatusWriter};
 use portcullis_translate::envoy::security::ENFORCER_CLUSTER;
 
 /// How to run the embedded gateway.
@@ -300,9 +300,12 @@ impl EmbeddedGateway {
         };
         xds.wait_until_applied(version, APPLY_TIMEOUT).await?;
         let cluster = match (source, status_writer) {
-            (Some((objects, _)), Some(writer)) => {
-                let failed = write_statuses(&control, &writer).await;
-                Some(follow(control.clone(), objects, xds.clone(), writer, failed))
+            (Some((objects, cluster)), Some(writer)) => {
+                let election = cluster
+                    .lease
+                    .clone()
+                    .map(|lease| LeaderElection::start(cluster.client.clone(), lease));
+                Some(follow(control.clone(), objects, xds.clone(), writer, election).await)
             }
             _ => None,
         };

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use portcullis_echo::{EchoIdentity, EchoResponse, EchoServer};
 use portcullis_kube_fake::{FakeApi, GUARD, Seen};
+use portcullis_kube_source::LeaseOptions;
 use portcullis_operator::{ClusterOptions, EmbeddedGateway, EmbeddedOptions, PortPolicy};
 use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -245,6 +246,62 @@ async fn a_refused_status_write_is_retried_without_waiting_for_a_change() -> Res
     // Once the server accepts again, the Gateway's status arrives with no watch event.
     fake.heal_status(GATEWAY_STATUS);
     apply_to(&mut applies, GATEWAY_STATUS, programmed).await?;
+
+    gateway.shutdown().await?;
+    echo.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_serves_traffic_at_once_but_writes_statuses_only_once_it_holds_the_lease() -> Result<()> {
+    const LEASES: &str = "/apis/coordination.k8s.io/v1/namespaces/portcullis-system/leases";
+    let echo = EchoServer::start(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        EchoIdentity {
+            namespace: "shop".into(),
+            service: "cart".into(),
+            pod: "cart-0".into(),
+        },
+    )
+    .await?;
+    let (client, fake, mut applies) = FakeApi::start();
+    serve(&fake, echo.local_addr());
+    // Another replica held the Lease and has stopped renewing it (its pod went away).
+    fake.store(LEASES).insert(
+        LEASES,
+        json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": "portcullis", "namespace": "portcullis-system"},
+            "spec": {"holderIdentity": "portcullis-old", "leaseDurationSeconds": 5,
+                "renewTime": "2026-11-23T10:00:00.000000Z"}}),
+    );
+    let mut cluster = ClusterOptions::new(client);
+    cluster.listen_ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    cluster.sync_timeout = GUARD;
+    let mut lease = LeaseOptions::new("portcullis-system", "portcullis", "portcullis-new");
+    lease.lease_duration = Duration::from_secs(5);
+    lease.renew_every = Duration::from_millis(200);
+    cluster.lease = Some(lease);
+    let mut options = EmbeddedOptions::for_cluster(cluster);
+    options.port_policy = PortPolicy::AlwaysFree;
+    let gateway = EmbeddedGateway::start(options).await?;
+
+    // Not the leader yet: it serves, and has written no status.
+    let address = gateway
+        .listener_address("shop/edge", 80)
+        .context("a listener for shop/edge:80")?;
+    assert_eq!(get(address, "cart.example.com").await?.0, 200);
+    assert!(applies.try_recv().is_err(), "a status was written before leading");
+    let lease = fake.stored(LEASES, "portcullis").context("the Lease")?;
+    assert_eq!(lease["spec"]["holderIdentity"], "portcullis-old");
+
+    // The old holder's Lease expires by this replica's clock: it takes over and writes.
+    apply_to(&mut applies, GATEWAY_STATUS, |body| {
+        condition(&body["status"]["conditions"], "Programmed").is_some_and(|c| c["status"] == "True")
+    })
+    .await?;
+    let lease = fake.stored(LEASES, "portcullis").context("the Lease")?;
+    assert_eq!(lease["spec"]["holderIdentity"], "portcullis-new");
+    assert_eq!(lease["spec"]["leaseTransitions"], 1);
 
     gateway.shutdown().await?;
     echo.shutdown().await;

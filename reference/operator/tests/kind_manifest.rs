@@ -119,3 +119,33 @@ fn the_deployment_runs_the_gateway_in_cluster_mode_with_the_node_address() {
         .expect("PORTCULLIS_ADVERTISE_ADDRESS");
     assert_eq!(advertise["valueFrom"]["fieldRef"]["fieldPath"], "status.hostIP");
 }
+
+#[test]
+fn the_lease_the_deployment_names_can_be_held() {
+    let documents = manifest();
+    let deployment = documents
+        .iter()
+        .find(|d| d["kind"] == "Deployment")
+        .expect("a Deployment");
+    let lease = strings(&deployment["spec"]["template"]["spec"]["containers"][0]["args"])
+        .into_iter()
+        .find_map(|a| a.strip_prefix("--lease="))
+        .expect("a --lease argument");
+    let (namespace, _) = lease.split_once('/').expect("namespace/name");
+    let role = documents
+        .iter()
+        .find(|d| d["kind"] == "Role" && d["metadata"]["namespace"] == namespace)
+        .expect("a Role in the Lease's namespace");
+    let rules = role["rules"].as_array().expect("rules").clone();
+    for verb in ["get", "create", "update"] {
+        assert!(
+            allowed(&rules, "coordination.k8s.io", "leases", verb),
+            "{verb} leases"
+        );
+    }
+    let binding = documents
+        .iter()
+        .find(|d| d["kind"] == "RoleBinding" && d["roleRef"]["name"] == role["metadata"]["name"])
+        .expect("a RoleBinding for it");
+    assert_eq!(binding["subjects"][0]["name"], "portcullis");
+}
