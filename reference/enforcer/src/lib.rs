@@ -15,6 +15,7 @@ pub mod error;
 pub mod jwks;
 pub mod jwt;
 pub mod keys;
+pub mod serve;
 pub mod server;
 pub mod subscriptions;
 
@@ -27,5 +28,6 @@ pub use config::{
 pub use enforcer::{Allowed, AuthMechanism, Enforcer, EnforcerError, RequestView};
 pub use error::{AuthError, ErrorBody, JwksError, JwtError};
 pub use jwt::{Principal, TokenContext, ValidationOptions};
-pub use server::{AuthzService, ServeError, serve, serve_until};
+pub use serve::{ServeError, serve, serve_until};
+pub use server::AuthzService;
 pub use subscriptions::{ApplicationIdentity, SubscriptionIndex, SubscriptionMatch};

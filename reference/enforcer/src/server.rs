@@ -1,16 +1,15 @@
-//! The Envoy ext_authz v3 gRPC service over [`Enforcer`].
+//! The Envoy ext_authz v3 gRPC service over [`Enforcer`] (served by [`crate::serve`]).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use envoy_types::ext_authz::v3::pb::{
-    Authorization, AuthorizationServer, CheckRequest, CheckResponse, HeaderAppendAction, HttpStatusCode,
+    Authorization, CheckRequest, CheckResponse, HeaderAppendAction, HttpStatusCode,
 };
 use envoy_types::ext_authz::v3::{CheckResponseExt as _, DeniedHttpResponseBuilder, OkHttpResponseBuilder};
 use envoy_types::pb::envoy::service::auth::v3::AttributeContext;
 use envoy_types::pb::google::protobuf::{Struct, Value, value::Kind};
-use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::{Request, Response, Status};
 use tracing::Instrument as _;
 
@@ -25,16 +24,16 @@ pub const ROUTE_EXTENSION: &str = "route";
 pub const ROUTE_METADATA_NAMESPACE: &str = "portcullis";
 
 /// What a request's route asks of the enforcer.
-enum RouteCheck {
+enum RouteCheck<'a> {
     /// Check against this route's configuration.
-    Operation(String),
+    Operation(&'a str),
     /// Allow without credentials.
     Public,
 }
 
 /// The route id from route metadata, else from the context extension; public routes are
 /// marked explicitly, so a route that says nothing is checked (and, unknown, denied).
-fn route_check(attributes: &AttributeContext) -> RouteCheck {
+fn route_check(attributes: &AttributeContext) -> RouteCheck<'_> {
     let fields = attributes
         .route_metadata_context
         .as_ref()
@@ -42,7 +41,7 @@ fn route_check(attributes: &AttributeContext) -> RouteCheck {
         .map(|s| &s.fields);
     if let Some(fields) = fields {
         if let Some(Kind::StringValue(id)) = fields.get("operation").and_then(|v| v.kind.as_ref()) {
-            return RouteCheck::Operation(id.clone());
+            return RouteCheck::Operation(id);
         }
         if let Some(Kind::BoolValue(true)) = fields.get("public").and_then(|v| v.kind.as_ref()) {
             return RouteCheck::Public;
@@ -52,8 +51,7 @@ fn route_check(attributes: &AttributeContext) -> RouteCheck {
         attributes
             .context_extensions
             .get(ROUTE_EXTENSION)
-            .cloned()
-            .unwrap_or_default(),
+            .map_or("", String::as_str),
     )
 }
 
@@ -87,9 +85,9 @@ impl Authorization for AuthzService {
         let span = tracing::info_span!("check", %route, %method);
         let view = RequestView {
             headers: &headers,
-            path: &path,
+            path,
         };
-        let decision = self.enforcer.check(&route, view).instrument(span).await;
+        let decision = self.enforcer.check(route, view).instrument(span).await;
         let response = match decision {
             Ok(allowed) => {
                 tracing::debug!(
@@ -109,19 +107,28 @@ impl Authorization for AuthzService {
     }
 }
 
-/// Headers (lower-cased), path and method of the checked request.
-fn http_parts(attributes: &AttributeContext) -> (HashMap<String, String>, String, String) {
+/// Headers (lower-cased), path and method of the checked request. Envoy sends header names
+/// lower-cased in `headers`, so that map is borrowed as is unless a name needs folding or
+/// `header_map` is used.
+fn http_parts(attributes: &AttributeContext) -> (Cow<'_, HashMap<String, String>>, &str, &str) {
     let Some(http) = attributes.request.as_ref().and_then(|r| r.http.as_ref()) else {
-        return (HashMap::new(), String::new(), String::new());
+        return (Cow::Owned(HashMap::new()), "", "");
     };
-    let mut headers: HashMap<String, String> = http
+    let lower_case = http
         .headers
-        .iter()
-        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
-        .collect();
-    // Envoy fills `header_map` instead of `headers` when `encode_raw_headers` is on.
-    if let Some(map) = &http.header_map {
-        for header in &map.headers {
+        .keys()
+        .all(|k| !k.bytes().any(|b| b.is_ascii_uppercase()));
+    let raw = http.header_map.as_ref().filter(|m| !m.headers.is_empty());
+    let headers = if lower_case && raw.is_none() {
+        Cow::Borrowed(&http.headers)
+    } else {
+        let mut headers: HashMap<String, String> = http
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+            .collect();
+        // Envoy fills `header_map` instead of `headers` when `encode_raw_headers` is on.
+        for header in raw.iter().flat_map(|m| &m.headers) {
             let value = if header.raw_value.is_empty() {
                 header.value.clone()
             } else {
@@ -129,8 +136,9 @@ fn http_parts(attributes: &AttributeContext) -> (HashMap<String, String>, String
             };
             headers.entry(header.key.to_ascii_lowercase()).or_insert(value);
         }
-    }
-    (headers, http.path.clone(), http.method.clone())
+        Cow::Owned(headers)
+    };
+    (headers, &http.path, &http.method)
 }
 
 /// The OK response: upstream header changes, and the caller's identity as dynamic metadata
@@ -193,34 +201,6 @@ pub fn denied(error: &AuthError) -> CheckResponse {
     response
 }
 
-/// Failure of the gRPC server.
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    /// The transport failed.
-    #[error("ext_authz server: {0}")]
-    Transport(#[from] tonic::transport::Error),
-}
-
-/// Serves ext_authz on `listener` until the server fails.
-pub async fn serve(listener: TcpListener, enforcer: Arc<Enforcer>) -> Result<(), ServeError> {
-    serve_until(listener, enforcer, std::future::pending()).await
-}
-
-/// Like [`serve`], until `shutdown` completes; then open connections are closed, so Envoy sees
-/// the enforcer go away.
-pub async fn serve_until(
-    listener: TcpListener,
-    enforcer: Arc<Enforcer>,
-    shutdown: impl std::future::Future<Output = ()>,
-) -> Result<(), ServeError> {
-    tracing::info!(addr = ?listener.local_addr().ok(), "ext_authz server listening");
-    tonic::transport::Server::builder()
-        .add_service(AuthorizationServer::new(AuthzService::new(enforcer)))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-        .await?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,8 +232,32 @@ mod tests {
             headers.get("authorization").map(String::as_str),
             Some("Bearer a.b.c")
         );
-        assert_eq!((path.as_str(), method.as_str()), ("/p?q=1", "GET"));
+        assert_eq!((path, method), ("/p?q=1", "GET"));
         assert!(http_parts(&AttributeContext::default()).0.is_empty());
+    }
+
+    #[test]
+    fn lower_case_headers_are_borrowed_and_others_folded() {
+        let attributes = |headers: &[(&str, &str)]| AttributeContext {
+            request: Some(AttrRequest {
+                http: Some(HttpRequest {
+                    headers: headers
+                        .iter()
+                        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                        .collect(),
+                    ..HttpRequest::default()
+                }),
+                ..AttrRequest::default()
+            }),
+            ..AttributeContext::default()
+        };
+        let envoy = attributes(&[("authorization", "Bearer t"), (":path", "/")]);
+        let (headers, ..) = http_parts(&envoy);
+        assert!(matches!(headers, Cow::Borrowed(_)));
+        assert_eq!(headers.len(), 2);
+        let mixed = attributes(&[("Authorization", "Bearer t")]);
+        let (headers, ..) = http_parts(&mixed);
+        assert_eq!(headers.get("authorization").map(String::as_str), Some("Bearer t"));
     }
 
     #[test]

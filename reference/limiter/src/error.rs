@@ -114,11 +114,7 @@ pub enum LimitError {
     StoreUnavailable(#[source] StoreError),
 }
 
-/// The gRPC server stopped with an error.
+/// Failure of the gRPC server: there is none once it listens (failed accepts are retried and
+/// connections end on their own); the type keeps callers' `Result` handling uniform.
 #[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    /// tonic's transport failed. Kept for source compatibility: the server now runs on hyper
-    /// directly, retries failed accepts and ends connections on their own, so it never returns this.
-    #[error("rate limit gRPC server: {0}")]
-    Transport(#[from] tonic::transport::Error),
-}
+pub enum ServeError {}
