@@ -119,26 +119,53 @@ fn condition<'a>(conditions: &'a Value, type_: &str) -> Option<&'a Value> {
     conditions.as_array()?.iter().find(|c| c["type"] == type_)
 }
 
+/// A cluster's worth of test fixtures: the echo pod behind `shop/cart` and the fake API server
+/// serving [`serve`]'s objects.
+struct Cluster {
+    echo: EchoServer,
+    fake: FakeApi,
+    applies: UnboundedReceiver<Seen>,
+    options: ClusterOptions,
+}
+
+impl Cluster {
+    async fn new(pod: &str) -> Result<Cluster> {
+        let echo = EchoServer::start(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            EchoIdentity {
+                namespace: "shop".into(),
+                service: "cart".into(),
+                pod: pod.into(),
+            },
+        )
+        .await?;
+        let (client, fake, applies) = FakeApi::start();
+        serve(&fake, echo.local_addr());
+        let mut options = ClusterOptions::new(client);
+        options.listen_ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        options.sync_timeout = GUARD;
+        Ok(Cluster {
+            echo,
+            fake,
+            applies,
+            options,
+        })
+    }
+
+    /// The gateway serving this cluster (free ports on loopback).
+    async fn gateway(&self) -> Result<EmbeddedGateway> {
+        let mut options = EmbeddedOptions::for_cluster(self.options.clone());
+        options.port_policy = PortPolicy::AlwaysFree;
+        Ok(EmbeddedGateway::start(options).await?)
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serves_a_clusters_routes_through_envoy_and_writes_statuses_back() -> Result<()> {
-    let echo = EchoServer::start(
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-        EchoIdentity {
-            namespace: "shop".into(),
-            service: "cart".into(),
-            pod: "cart-7d4f9-abcde".into(),
-        },
-    )
-    .await?;
-    let (client, fake, mut applies) = FakeApi::start();
-    serve(&fake, echo.local_addr());
-    let mut cluster = ClusterOptions::new(client);
-    cluster.listen_ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    cluster.field_manager = "portcullis-test".into();
-    cluster.sync_timeout = GUARD;
-    let mut options = EmbeddedOptions::for_cluster(cluster);
-    options.port_policy = PortPolicy::AlwaysFree;
-    let gateway = EmbeddedGateway::start(options).await?;
+    let mut cluster = Cluster::new("cart-7d4f9-abcde").await?;
+    cluster.options.field_manager = "portcullis-test".into();
+    let gateway = cluster.gateway().await?;
+    let (fake, applies) = (&cluster.fake, &mut cluster.applies);
 
     // The broken route is reported by name and field; the good one is served.
     let view = gateway.view();
@@ -163,7 +190,7 @@ async fn serves_a_clusters_routes_through_envoy_and_writes_statuses_back() -> Re
     assert_eq!(answer.path, "/items");
 
     // Statuses are server-side applied, as our field manager, once Envoy serves them.
-    let gateway_apply = apply_to(&mut applies, GATEWAY_STATUS, |body| {
+    let gateway_apply = apply_to(applies, GATEWAY_STATUS, |body| {
         condition(&body["status"]["conditions"], "Programmed").is_some_and(|c| c["status"] == "True")
     })
     .await?;
@@ -178,7 +205,7 @@ async fn serves_a_clusters_routes_through_envoy_and_writes_statuses_back() -> Re
     );
     let body = gateway_apply.body.context("a body")?;
     assert_eq!(body["status"]["listeners"][0]["attachedRoutes"], 1, "{body}");
-    let route_apply = apply_to(&mut applies, ROUTE_STATUS, |body| {
+    let route_apply = apply_to(applies, ROUTE_STATUS, |body| {
         let parent = &body["status"]["parents"][0];
         condition(&parent["conditions"], "Accepted").is_some_and(|c| c["status"] == "True")
             && condition(&parent["conditions"], "ResolvedRefs").is_some_and(|c| c["status"] == "True")
@@ -204,86 +231,58 @@ async fn serves_a_clusters_routes_through_envoy_and_writes_statuses_back() -> Re
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(get(address, "cart.example.com").await?.0, 404);
-    apply_to(&mut applies, ROUTE_STATUS, |body| {
+    apply_to(applies, ROUTE_STATUS, |body| {
         condition(&body["status"]["parents"][0]["conditions"], "Accepted")
             .is_some_and(|c| c["observedGeneration"] == 2)
     })
     .await?;
 
     gateway.shutdown().await?;
-    echo.shutdown().await;
+    cluster.echo.shutdown().await;
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_status_write_is_retried_without_waiting_for_a_change() -> Result<()> {
-    let echo = EchoServer::start(
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-        EchoIdentity {
-            namespace: "shop".into(),
-            service: "cart".into(),
-            pod: "cart-0".into(),
-        },
-    )
-    .await?;
-    let (client, fake, mut applies) = FakeApi::start();
-    serve(&fake, echo.local_addr());
+    let mut cluster = Cluster::new("cart-0").await?;
     // The API server refuses the Gateway's status (a conflict, a webhook, a flaky server).
-    fake.fail_status(GATEWAY_STATUS, 500);
-    let mut cluster = ClusterOptions::new(client);
-    cluster.listen_ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    cluster.sync_timeout = GUARD;
-    let mut options = EmbeddedOptions::for_cluster(cluster);
-    options.port_policy = PortPolicy::AlwaysFree;
-    let gateway = EmbeddedGateway::start(options).await?;
+    cluster.fake.fail_status(GATEWAY_STATUS, 500);
+    let gateway = cluster.gateway().await?;
+    let (fake, applies) = (&cluster.fake, &mut cluster.applies);
 
     let programmed = |body: &Value| {
         condition(&body["status"]["conditions"], "Programmed").is_some_and(|c| c["status"] == "True")
     };
-    apply_to(&mut applies, GATEWAY_STATUS, programmed).await?;
+    apply_to(applies, GATEWAY_STATUS, programmed).await?;
     // The route's status was written all the same.
-    apply_to(&mut applies, ROUTE_STATUS, |_| true).await?;
+    apply_to(applies, ROUTE_STATUS, |_| true).await?;
     // Once the server accepts again, the Gateway's status arrives with no watch event.
     fake.heal_status(GATEWAY_STATUS);
-    apply_to(&mut applies, GATEWAY_STATUS, programmed).await?;
+    apply_to(applies, GATEWAY_STATUS, programmed).await?;
 
     gateway.shutdown().await?;
-    echo.shutdown().await;
+    cluster.echo.shutdown().await;
     Ok(())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_serves_traffic_at_once_but_writes_statuses_only_once_it_holds_the_lease() -> Result<()> {
     const LEASES: &str = "/apis/coordination.k8s.io/v1/namespaces/portcullis-system/leases";
-    let echo = EchoServer::start(
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-        EchoIdentity {
-            namespace: "shop".into(),
-            service: "cart".into(),
-            pod: "cart-0".into(),
-        },
-    )
-    .await?;
-    let (client, fake, mut applies) = FakeApi::start();
-    serve(&fake, echo.local_addr());
+    let mut cluster = Cluster::new("cart-0").await?;
     // Another replica held the Lease and has stopped renewing it (its pod went away).
-    fake.store(LEASES).insert(
+    cluster.fake.store(LEASES).insert(
         LEASES,
         json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
             "metadata": {"name": "portcullis", "namespace": "portcullis-system"},
             "spec": {"holderIdentity": "portcullis-old", "leaseDurationSeconds": 5,
                 "renewTime": "2026-11-23T10:00:00.000000Z"}}),
     );
-    let mut cluster = ClusterOptions::new(client);
-    cluster.listen_ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    cluster.sync_timeout = GUARD;
     let mut lease = LeaseOptions::new("portcullis-system", "portcullis", "portcullis-new");
     lease.lease_duration = Duration::from_secs(5);
     lease.renew_every = Duration::from_millis(200);
-    cluster.lease = Some(lease);
-    let mut options = EmbeddedOptions::for_cluster(cluster);
-    options.port_policy = PortPolicy::AlwaysFree;
-    let gateway = EmbeddedGateway::start(options).await?;
+    cluster.options.lease = Some(lease);
+    let gateway = cluster.gateway().await?;
+    let (fake, applies) = (&cluster.fake, &mut cluster.applies);
 
     // Not the leader yet: it serves, and has written no status.
     let address = gateway
@@ -295,7 +294,7 @@ async fn a_replica_serves_traffic_at_once_but_writes_statuses_only_once_it_holds
     assert_eq!(lease["spec"]["holderIdentity"], "portcullis-old");
 
     // The old holder's Lease expires by this replica's clock: it takes over and writes.
-    apply_to(&mut applies, GATEWAY_STATUS, |body| {
+    apply_to(applies, GATEWAY_STATUS, |body| {
         condition(&body["status"]["conditions"], "Programmed").is_some_and(|c| c["status"] == "True")
     })
     .await?;
@@ -304,6 +303,6 @@ async fn a_replica_serves_traffic_at_once_but_writes_statuses_only_once_it_holds
     assert_eq!(lease["spec"]["leaseTransitions"], 1);
 
     gateway.shutdown().await?;
-    echo.shutdown().await;
+    cluster.echo.shutdown().await;
     Ok(())
 }
