@@ -23,11 +23,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::Parser;
-use portcullis_load::init_tracing;
-use portcullis_model::{Snapshot, load_dir};
+use portcullis_model::{CONTROLLER_NAME, FolderCache, ObjectKey, Snapshot, load_dir};
 use portcullis_operator::{EmbeddedGateway, EmbeddedOptions, PortPolicy};
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::{EnvFilter, Layer as _, filter::Targets};
+
+#[path = "bench-control-plane/stages.rs"]
+mod stages;
+use stages::{Breakdown, Recorder};
 
 /// The Gateway every route attaches to (`namespace/name`) and its declared port.
 const GATEWAY: &str = "scale/edge";
@@ -47,7 +52,11 @@ const TARGET_APPLY: Duration = Duration::from_secs(2);
 const TARGET_MEMORY_MIB: f64 = 200.0;
 const TARGET_CHANGE: Duration = Duration::from_millis(100);
 
-const ROUTE_TYPE: &str = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
+/// Route tables (RDS) and virtual hosts (VHDS): what one changed route may push.
+const ROUTE_TYPES: [&str; 2] = [
+    "type.googleapis.com/envoy.config.route.v3.RouteConfiguration",
+    "type.googleapis.com/envoy.config.route.v3.VirtualHost",
+];
 
 #[derive(Parser, Debug)]
 #[command(
@@ -73,11 +82,32 @@ struct Args {
     envoy_log_level: String,
 }
 
+/// Logs as the other tools do (`PORTCULLIS_LOG`, default `warn`), plus the stage recorder on
+/// the control plane's and the xDS server's debug milestones.
+fn init_tracing() -> Recorder {
+    let recorder = Recorder::default();
+    let filter = EnvFilter::try_from_env("PORTCULLIS_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let milestones = Targets::new()
+        .with_target("portcullis_operator::control", tracing::Level::DEBUG)
+        .with_target("portcullis_xds", tracing::Level::DEBUG);
+    let subscriber = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_filter(filter),
+        )
+        .with(recorder.clone().with_filter(milestones));
+    if let Err(error) = tracing::subscriber::set_global_default(subscriber) {
+        eprintln!("bench-control-plane: no gateway logs: {error}");
+    }
+    recorder
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    init_tracing();
+    let recorder = init_tracing();
     let args = Args::parse();
-    match run(&args).await {
+    match run(&args, &recorder).await {
         Ok(report) => {
             let failed = report.failures.clone();
             match write_reports(&report, &args.out_dir) {
@@ -440,6 +470,21 @@ struct ChangeSample {
     /// `reload` start → the route first answered on its new path.
     answer_ms: f64,
     pushed: Pushed,
+    /// Where `ack_ms` went.
+    stages: Breakdown,
+}
+
+/// The stages of a change (see [`Breakdown`]), plus the Snapshot build and `translate` timed
+/// alone on the same folder (they make up most of `snapshot_translate_ms`).
+#[derive(Clone, Debug, Serialize)]
+struct StageSpreads {
+    folder_ms: Spread,
+    snapshot_translate_ms: Spread,
+    hash_ms: Spread,
+    diff_ms: Spread,
+    envoy_ms: Spread,
+    snapshot_build_ms: Spread,
+    translate_ms: Spread,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -452,6 +497,7 @@ struct Change {
     /// route table.
     resources_per_change: Spread,
     bytes_per_change: Spread,
+    stages: StageSpreads,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -503,7 +549,7 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
-async fn run(args: &Args) -> Result<Report> {
+async fn run(args: &Args, recorder: &Recorder) -> Result<Report> {
     ensure!(args.repeats > 0, "--repeats must be at least 1");
     ensure!(!args.routes.is_empty(), "--routes names no count");
     let mut counts = args.routes.clone();
@@ -527,7 +573,7 @@ async fn run(args: &Args) -> Result<Report> {
     let gateway = EmbeddedGateway::start(options)
         .await
         .context("starting the embedded gateway")?;
-    let result = measure(args, &gateway, &routes_dir, &counts, apis).await;
+    let result = measure(args, &gateway, &routes_dir, &counts, apis, recorder).await;
     let envoy = format!("{:?}", gateway.envoy_source());
     let shutdown = gateway.shutdown().await;
     let (scales, change, checks, failures) = result?;
@@ -560,11 +606,16 @@ async fn measure(
     routes_dir: &Path,
     counts: &[usize],
     apis: bool,
+    recorder: &Recorder,
 ) -> Result<Measured> {
     let addr = gateway
         .listener_address(GATEWAY, GATEWAY_PORT)
         .context("the Gateway's listener has no address")?;
-    let folder = gateway.control().resources_dir().context("the benchmark gateway reads a folder")?.to_path_buf();
+    let folder = gateway
+        .control()
+        .resources_dir()
+        .context("the benchmark gateway reads a folder")?
+        .to_path_buf();
     let mut scales = Vec::new();
     let mut checks = Vec::new();
     let mut failures = Vec::new();
@@ -612,7 +663,8 @@ async fn measure(
 
     let change = match counts.last() {
         Some(&n) if n > CHANGED_ROUTE => {
-            Some(change_one(args, gateway, addr, routes_dir, n, apis, &mut failures).await?)
+            let change = change_one(args, gateway, routes_dir, n, apis, recorder, &mut failures);
+            Some(change.await?)
         }
         _ => None,
     };
@@ -681,12 +733,15 @@ fn summarise(routes: usize, apis: bool, samples: Vec<Sample>) -> Scale {
 async fn change_one(
     args: &Args,
     gateway: &EmbeddedGateway,
-    addr: SocketAddr,
     routes_dir: &Path,
     n: usize,
     apis: bool,
+    recorder: &Recorder,
     failures: &mut Vec<String>,
 ) -> Result<Change> {
+    let addr = gateway
+        .listener_address(GATEWAY, GATEWAY_PORT)
+        .context("the Gateway's listener has no address")?;
     let host = host(CHANGED_ROUTE);
     let file = route_file(routes_dir, CHANGED_ROUTE);
     let mut samples = Vec::new();
@@ -697,6 +752,7 @@ async fn change_one(
             .with_context(|| format!("writing {}", file.display()))?;
         let new_path = format!("{prefix}/x");
         let before = gateway.xds().sent_counts();
+        recorder.clear();
         let start = Instant::now();
         let version = gateway
             .control()
@@ -709,6 +765,7 @@ async fn change_one(
             .await
             .context("waiting for Envoy's ACK of the change")?;
         let acked = start.elapsed();
+        let stages = Breakdown::of(start, &recorder.take());
         let answered = poll_until(addr, &host, &new_path, 200)
             .await?
             .duration_since(start);
@@ -723,7 +780,13 @@ async fn change_one(
         let pushed = pushed(&before, &after, |c| {
             [c.responses, c.resources, c.removals, c.bytes]
         });
-        if pushed.by_type.keys().any(|t| t != &short_type(ROUTE_TYPE)) || pushed.resources != 1 {
+        // One route table (whole) or one virtual host (VHDS), nothing else.
+        if pushed
+            .by_type
+            .keys()
+            .any(|t| !ROUTE_TYPES.iter().any(|r| t == &short_type(r)))
+            || pushed.resources != 1
+        {
             failures.push(format!(
                 "change {k}: Delta pushed more than the changed route table: {:?}",
                 pushed.by_type
@@ -731,7 +794,7 @@ async fn change_one(
         }
         eprintln!(
             "bench-control-plane: change {k} at {n} routes: ACK after {:.1} ms, answered after {:.1} ms, \
-             pushed {} resources / {} bytes",
+             pushed {} resources / {} bytes; {stages:?}",
             ms(acked),
             ms(answered),
             pushed.resources,
@@ -741,11 +804,22 @@ async fn change_one(
             ack_ms: ms(acked),
             answer_ms: ms(answered),
             pushed,
+            stages,
         });
         old_prefix = prefix;
     }
+    let offline = offline_stages(gateway, addr, args.repeats).await?;
     let of = |f: &dyn Fn(&ChangeSample) -> f64| Spread::of(&samples.iter().map(f).collect::<Vec<_>>());
     Ok(Change {
+        stages: StageSpreads {
+            folder_ms: of(&|s| s.stages.folder_ms),
+            snapshot_translate_ms: of(&|s| s.stages.snapshot_translate_ms),
+            hash_ms: of(&|s| s.stages.hash_ms),
+            diff_ms: of(&|s| s.stages.diff_ms),
+            envoy_ms: of(&|s| s.stages.envoy_ms),
+            snapshot_build_ms: offline.0,
+            translate_ms: offline.1,
+        },
         routes: n,
         ack_ms: of(&|s| s.ack_ms),
         answer_ms: of(&|s| s.answer_ms),
@@ -753,6 +827,46 @@ async fn change_one(
         bytes_per_change: of(&|s| s.pushed.bytes as f64),
         samples,
     })
+}
+
+/// Times `Snapshot::from_reports` over a cached folder and `translate` over its result, `repeats`
+/// times each, on the gateway's folder as it stands (the echo backends' EndpointSlices, which the
+/// control plane adds, are missing; they are ten small objects).
+async fn offline_stages(
+    gateway: &EmbeddedGateway,
+    addr: SocketAddr,
+    repeats: usize,
+) -> Result<(Spread, Spread)> {
+    let dir = gateway
+        .control()
+        .resources_dir()
+        .context("the benchmark gateway reads a folder")?
+        .to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let mut folder = FolderCache::new(dir);
+        folder.refresh();
+        let (mut build, mut translate) = (Vec::new(), Vec::new());
+        let (gateway_ns, gateway_name) = GATEWAY.split_once('/').unwrap_or(("", GATEWAY));
+        let ports: portcullis_translate::PortMap =
+            [((ObjectKey::new(gateway_ns, gateway_name), GATEWAY_PORT), addr)].into();
+        for _ in 0..repeats {
+            let start = Instant::now();
+            let (snapshot, _) = Snapshot::from_reports(folder.reports());
+            build.push(ms(start.elapsed()));
+            let start = Instant::now();
+            let translation = portcullis_translate::translate(&portcullis_translate::TranslateInput {
+                snapshot: &snapshot,
+                controller_name: CONTROLLER_NAME,
+                also_serves: None,
+                port_map: &ports,
+            });
+            translate.push(ms(start.elapsed()));
+            drop(translation);
+        }
+        (Spread::of(&build), Spread::of(&translate))
+    })
+    .await
+    .context("timing the snapshot build and translate")
 }
 
 fn targets(scales: &[Scale], change: Option<&Change>) -> Vec<Target> {
@@ -786,7 +900,7 @@ fn targets(scales: &[Scale], change: Option<&Change>) -> Vec<Target> {
     });
     out.push(Target {
         name: format!("one changed route at {TARGET_APPLY_ROUTES}: Delta pushes only what changed"),
-        target: "1 resource (the route table holding the route)".into(),
+        target: "1 resource (the route table or, with VHDS, the virtual host holding the route)".into(),
         measured: change.map_or("not measured".into(), |c| {
             format!(
                 "{:.0} resource(s), {:.0} bytes",
@@ -851,6 +965,19 @@ fn markdown(report: &Report) -> String {
             c.answer_ms.show(1),
             c.resources_per_change.show(0),
             c.bytes_per_change.show(0)
+        );
+        let st = &c.stages;
+        let _ = writeln!(
+            md,
+            "\nWhere reload → ACK goes (ms): folder refresh {}; Snapshot build + translate + compare {} \
+             (alone: Snapshot build {}, translate {}); hash {}; Delta diff {}; Envoy apply → ACK {}.",
+            st.folder_ms.show(1),
+            st.snapshot_translate_ms.show(1),
+            st.snapshot_build_ms.show(1),
+            st.translate_ms.show(1),
+            st.hash_ms.show(1),
+            st.diff_ms.show(1),
+            st.envoy_ms.show(1),
         );
         if let Some(sample) = c.samples.first() {
             let _ = writeln!(

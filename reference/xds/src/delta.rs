@@ -10,8 +10,8 @@ use prost::Message;
 use tonic::Streaming;
 use tracing::{debug, warn};
 
-use crate::snapshot::{Prepared, Subscription, digest, is_known, push_order};
-use crate::state::TypeState;
+use crate::snapshot::{Prepared, Subscription, digest, is_known, namespaced, push_order};
+use crate::state::{Protocol, TypeState};
 use crate::stream::{Event, Gone, Link};
 use crate::type_url;
 
@@ -155,9 +155,12 @@ impl DeltaStream {
         let mut sub = state.subscription();
         let mut newly = BTreeSet::new();
         if first {
-            // No names on the first LDS/CDS request means "everything".
+            // No names on the first LDS/CDS request means "everything". Envoy's VHDS also opens
+            // with no names and sorts the virtual hosts into route tables by namespace itself.
             sub.wildcard = req.resource_names_subscribe.is_empty()
-                && (type_url == type_url::CLUSTER || type_url == type_url::LISTENER);
+                && (type_url == type_url::CLUSTER
+                    || type_url == type_url::LISTENER
+                    || type_url == type_url::VIRTUAL_HOST);
             // What Envoy already has (from a previous stream) needs no resending.
             held.acked = req.initial_resource_versions.into_iter().collect();
             held.sent = held.acked.clone();
@@ -179,8 +182,22 @@ impl DeltaStream {
                 dropped.push(name);
             }
         }
+        if namespaced(&type_url) {
+            // Unsubscribing a namespace drops what was sent in it.
+            let inside: Vec<String> = held
+                .sent
+                .keys()
+                .filter(|n| {
+                    dropped
+                        .iter()
+                        .any(|d| n.rsplit_once('/').is_some_and(|(s, _)| s == d))
+                })
+                .cloned()
+                .collect();
+            dropped.extend(inside);
+        }
         for name in dropped {
-            if !sub.wildcard && !sub.names.contains(&name) {
+            if !sub.covers(&type_url, &name) {
                 held.forget(&name);
             }
         }
@@ -216,7 +233,7 @@ impl DeltaStream {
             .get(type_url)
             .map(TypeState::subscription)
             .unwrap_or_default();
-        let desired = sub.select(self.snapshot.of(type_url));
+        let desired = sub.select(type_url, self.snapshot.of(Protocol::Delta, type_url));
         let empty = Versions::new();
         let sent = self.held.get(type_url).map_or(&empty, |h| &h.sent);
         let upserts: Versions = desired
@@ -227,7 +244,11 @@ impl DeltaStream {
         let removals: BTreeSet<String> = sent
             .keys()
             .filter(|name| !desired.contains_key(name.as_str()))
-            .chain(newly.iter().filter(|name| !desired.contains_key(name.as_str())))
+            // A namespace name (a VHDS route table) is not itself a resource.
+            .chain(newly.iter().filter(|name| {
+                let inside = |d: &&str| d.rsplit_once('/').is_some_and(|(s, _)| s == name.as_str());
+                !desired.contains_key(name.as_str()) && (!namespaced(type_url) || !desired.keys().any(inside))
+            }))
             .cloned()
             .collect();
         (!upserts.is_empty() || !removals.is_empty()).then_some((upserts, removals))
@@ -244,7 +265,7 @@ impl DeltaStream {
         let resources: Vec<Resource> = upserts
             .keys()
             .filter_map(|name| {
-                let entry = self.snapshot.of(type_url)?.get(name)?;
+                let entry = self.snapshot.of(Protocol::Delta, type_url)?.get(name)?;
                 Some(Resource {
                     name: name.clone(),
                     version: entry.hash.clone(),

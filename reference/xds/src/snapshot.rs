@@ -6,7 +6,9 @@ use envoy_types::pb::google::protobuf::Any;
 use prost::Message;
 use sha2::{Digest, Sha256};
 
+use crate::state::Protocol;
 use crate::type_url;
+use crate::vhds::{Split, namespace};
 
 /// One consistent set of Envoy resources. `version` increases monotonically.
 #[derive(Clone, Debug, Default)]
@@ -27,40 +29,89 @@ pub(crate) struct Entry {
 /// Resources of one type, by name.
 pub(crate) type TypeResources = BTreeMap<String, Entry>;
 
+/// The content hash of a resource.
+pub(crate) fn hash(any: &Any) -> String {
+    hex::encode(Sha256::digest(any.encode_to_vec()))
+}
+
 /// A snapshot with every resource hashed once, so streams and waiters compare cheaply.
 #[derive(Debug, Default)]
 pub(crate) struct Prepared {
     pub(crate) version: u64,
+    /// The snapshot as published: what SotW streams serve.
     pub(crate) types: BTreeMap<String, TypeResources>,
+    /// Route tables split for VHDS: what Delta streams serve for RDS and VHDS, when enabled.
+    split: Option<Split>,
 }
 
 impl Prepared {
-    /// Hashes every resource of `snapshot`.
-    pub(crate) fn new(snapshot: Snapshot) -> Self {
-        let types = snapshot
+    /// Hashes every resource of `snapshot`; with `vhds`, also splits its route tables for Delta
+    /// streams, reusing `previous`'s split of the tables that did not change.
+    pub(crate) fn new(snapshot: Snapshot, previous: Option<&Prepared>, vhds: bool) -> Self {
+        let types: BTreeMap<String, TypeResources> = snapshot
             .resources
             .into_iter()
             .map(|(type_url, resources)| {
                 let resources = resources
                     .into_iter()
                     .map(|(name, any)| {
-                        let hash = hex::encode(Sha256::digest(any.encode_to_vec()));
+                        let hash = hash(&any);
                         (name, Entry { any, hash })
                     })
                     .collect();
                 (type_url, resources)
             })
             .collect();
+        let split = vhds.then(|| {
+            Split::new(
+                types.get(type_url::ROUTE),
+                previous.and_then(|p| p.split.as_ref()),
+            )
+        });
         Prepared {
             version: snapshot.version,
             types,
+            split,
         }
     }
 
-    /// Resources of `type_url` (empty for a type the snapshot lacks).
-    pub(crate) fn of(&self, type_url: &str) -> Option<&TypeResources> {
-        self.types.get(type_url)
+    /// Resources of `type_url` as streams speaking `protocol` get them (`None` for a type the
+    /// snapshot lacks).
+    pub(crate) fn of(&self, protocol: Protocol, type_url: &str) -> Option<&TypeResources> {
+        match (&self.split, protocol) {
+            (Some(split), Protocol::Delta) if type_url == type_url::ROUTE => Some(&split.routes),
+            (Some(split), Protocol::Delta) if type_url == type_url::VIRTUAL_HOST => {
+                Some(&split.virtual_hosts)
+            }
+            _ => self.types.get(type_url),
+        }
     }
+
+    /// Type URLs that have resources for streams speaking `protocol`.
+    pub(crate) fn populated_types(&self, protocol: Protocol) -> BTreeSet<&str> {
+        let mut types: BTreeSet<&str> = self
+            .types
+            .iter()
+            .filter(|(_, r)| !r.is_empty())
+            .map(|(t, _)| t.as_str())
+            .collect();
+        if let (Some(split), Protocol::Delta) = (&self.split, protocol) {
+            types.remove(type_url::ROUTE);
+            if !split.routes.is_empty() {
+                types.insert(type_url::ROUTE);
+            }
+            if !split.virtual_hosts.is_empty() {
+                types.insert(type_url::VIRTUAL_HOST);
+            }
+        }
+        types
+    }
+}
+
+/// Whether a subscription to a name of `type_url` also covers the resources in its namespace
+/// (`name/<segment>`): VHDS subscribes to a route table's name and gets its virtual hosts.
+pub(crate) fn namespaced(type_url: &str) -> bool {
+    type_url == type_url::VIRTUAL_HOST
 }
 
 /// What a stream asks for of one type: everything (wildcard) and/or some names.
@@ -71,19 +122,40 @@ pub(crate) struct Subscription {
 }
 
 impl Subscription {
-    /// The resources of `resources` this subscription covers, by name.
-    pub(crate) fn select<'a>(&self, resources: Option<&'a TypeResources>) -> BTreeMap<&'a str, &'a Entry> {
+    /// The resources of `resources` (of `type_url`) this subscription covers, by name.
+    pub(crate) fn select<'a>(
+        &self,
+        type_url: &str,
+        resources: Option<&'a TypeResources>,
+    ) -> BTreeMap<&'a str, &'a Entry> {
         let Some(resources) = resources else {
             return BTreeMap::new();
         };
         if self.wildcard {
             return resources.iter().map(|(n, e)| (n.as_str(), e)).collect();
         }
-        self.names
+        let mut selected: BTreeMap<&str, &Entry> = self
+            .names
             .iter()
             .filter_map(|n| resources.get_key_value(n))
             .map(|(n, e)| (n.as_str(), e))
-            .collect()
+            .collect();
+        if namespaced(type_url) {
+            for name in &self.names {
+                selected.extend(namespace(resources, name).map(|(n, e)| (n.as_str(), e)));
+            }
+        }
+        selected
+    }
+
+    /// Whether resource `name` of `type_url` is covered by this subscription.
+    pub(crate) fn covers(&self, type_url: &str, name: &str) -> bool {
+        self.wildcard
+            || self.names.contains(name)
+            || (namespaced(type_url)
+                && name
+                    .rsplit_once('/')
+                    .is_some_and(|(space, _)| self.names.contains(space)))
     }
 }
 
@@ -110,10 +182,14 @@ pub(crate) fn digest<'a>(items: impl IntoIterator<Item = (&'a str, &'a str)>) ->
     hex::encode(hasher.finalize())
 }
 
-/// Digest of what a subscription selects from `resources`.
-pub(crate) fn selection_digest(sub: &Subscription, resources: Option<&TypeResources>) -> String {
+/// Digest of what a subscription selects from `resources` (of `type_url`).
+pub(crate) fn selection_digest(
+    sub: &Subscription,
+    type_url: &str,
+    resources: Option<&TypeResources>,
+) -> String {
     digest(
-        sub.select(resources)
+        sub.select(type_url, resources)
             .into_iter()
             .map(|(n, e)| (n, e.hash.as_str())),
     )
@@ -122,12 +198,13 @@ pub(crate) fn selection_digest(sub: &Subscription, resources: Option<&TypeResour
 /// Make-before-break push order: clusters and endpoints and secrets before the
 /// listeners and routes that reference them. Other types follow alphabetically.
 pub(crate) fn push_order<'a>(types: impl IntoIterator<Item = &'a String>) -> Vec<&'a String> {
-    const ORDER: [&str; 5] = [
+    const ORDER: [&str; 6] = [
         type_url::CLUSTER,
         type_url::ENDPOINT,
         type_url::SECRET,
         type_url::LISTENER,
         type_url::ROUTE,
+        type_url::VIRTUAL_HOST,
     ];
     let rank = |t: &str| ORDER.iter().position(|o| *o == t).unwrap_or(ORDER.len());
     let mut types: Vec<&String> = types.into_iter().collect();

@@ -9,8 +9,11 @@ use tonic::Streaming;
 use tracing::{debug, warn};
 
 use crate::snapshot::{Prepared, Subscription, digest, is_known, is_wildcard, push_order, selection_digest};
-use crate::state::TypeState;
+use crate::state::{Protocol, TypeState};
 use crate::stream::{Event, Gone, Link};
+
+/// What these streams speak (route tables are never split for them).
+const PROTOCOL: Protocol = Protocol::StateOfTheWorld;
 
 /// The last response sent for a type, to match ACKs and detect changes.
 struct Sent {
@@ -109,7 +112,7 @@ impl SotwStream {
                 .get(&type_url)
                 .map(TypeState::subscription)
                 .unwrap_or_default();
-            let current = selection_digest(&sub, self.snapshot.of(&type_url));
+            let current = selection_digest(&sub, &type_url, self.snapshot.of(PROTOCOL, &type_url));
             let unchanged = self.sent.get(&type_url).is_some_and(|s| s.digest == current);
             if !unchanged {
                 self.respond(&type_url).await?;
@@ -125,7 +128,7 @@ impl SotwStream {
             .get(type_url)
             .map(TypeState::subscription)
             .unwrap_or_default();
-        let selected = sub.select(self.snapshot.of(type_url));
+        let selected = sub.select(type_url, self.snapshot.of(PROTOCOL, type_url));
         let digest = digest(selected.iter().map(|(n, e)| (*n, e.hash.as_str())));
         let resources = selected.into_values().map(|e| e.any.clone()).collect();
         (resources, digest)

@@ -225,27 +225,21 @@ pub(crate) fn progress(snapshot: &Prepared, nodes: &BTreeMap<String, NodeState>,
 fn node_lag(snapshot: &Prepared, state: &NodeState) -> Option<String> {
     // Types the node asked for, plus every type the snapshot has resources of:
     // the translator never emits an orphan, so Envoy will ask for all of them.
-    let mut types: BTreeSet<&String> = state.types.keys().collect();
-    types.extend(
-        snapshot
-            .types
-            .iter()
-            .filter(|(_, r)| !r.is_empty())
-            .map(|(t, _)| t),
-    );
+    let mut types: BTreeSet<&str> = state.types.keys().map(String::as_str).collect();
+    types.extend(snapshot.populated_types(state.protocol));
 
     for type_url in types {
-        let resources = snapshot.of(type_url);
+        let resources = snapshot.of(state.protocol, type_url);
         let Some(ts) = state.types.get(type_url) else {
             return Some(format!("has not requested {type_url}"));
         };
-        if !ts.wildcard
-            && let Some(resources) = resources
-            && let Some(missing) = resources.keys().find(|n| !ts.requested.contains(*n))
+        let sub = ts.subscription();
+        if let Some(resources) = resources
+            && let Some(missing) = resources.keys().find(|n| !sub.covers(type_url, n))
         {
             return Some(format!("has not subscribed to {type_url} {missing:?}"));
         }
-        let want = selection_digest(&ts.subscription(), resources);
+        let want = selection_digest(&sub, type_url, resources);
         if ts.acked_digest.as_deref() != Some(want.as_str()) {
             return Some(match (&ts.last_nack, ts.nacked) {
                 (Some(nack), true) => format!(

@@ -135,9 +135,12 @@ fn strings(items: &[&str]) -> Vec<String> {
 // ---------- harness ----------
 
 async fn start() -> (XdsServer, AggregatedDiscoveryServiceClient<Channel>) {
+    start_with(XdsServer::new()).await
+}
+
+async fn start_with(server: XdsServer) -> (XdsServer, AggregatedDiscoveryServiceClient<Channel>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let server = XdsServer::new();
     tokio::spawn(server.clone().serve(listener));
     let client = timeout(
         WAIT,
@@ -1011,4 +1014,68 @@ async fn sent_counts_show_what_each_push_cost() {
         after.bytes,
         (cds.encoded_len() + cds2.encoded_len() + full.encoded_len()) as u64
     );
+}
+
+#[tokio::test]
+async fn delta_splits_route_tables_into_virtual_hosts_and_sotw_keeps_them_whole() {
+    let (server, mut client) = start_with(XdsServer::with_vhds()).await;
+    server.publish(snapshot(1, vec![route("t", 1), route("u", 1)]));
+
+    let mut envoy = Delta::open(&mut client).await;
+    envoy.subscribe(Some("d1"), type_url::ROUTE, &["t"]).await;
+    let rds = envoy.recv().await;
+    assert_eq!(delta_names(&rds), ["t"]);
+    let stub =
+        RouteConfiguration::decode(rds.resources[0].resource.as_ref().unwrap().value.as_slice()).unwrap();
+    assert!(stub.virtual_hosts.is_empty() && stub.vhds.is_some(), "{stub:?}");
+    envoy.ack(&rds).await;
+
+    // A table's name is a namespace: its virtual hosts, not the other table's, and no
+    // "removed" for the namespace itself.
+    envoy.subscribe(None, type_url::VIRTUAL_HOST, &["t"]).await;
+    let vhds = envoy.recv().await;
+    assert_eq!(delta_names(&vhds), ["t/v1"]);
+    assert!(vhds.removed_resources.is_empty(), "{:?}", vhds.removed_resources);
+    envoy.ack(&vhds).await;
+    wait_nodes(&server, |m| {
+        m["d1"].acked_version(type_url::VIRTUAL_HOST) == Some(1)
+    })
+    .await;
+
+    // The host changes (its name is its content here): the old one goes, the new one comes,
+    // and the table stub is not resent.
+    server.publish(snapshot(2, vec![route("t", 2), route("u", 1)]));
+    let vhds2 = envoy.recv().await;
+    assert_eq!(vhds2.type_url, type_url::VIRTUAL_HOST);
+    assert_eq!(delta_names(&vhds2), ["t/v2"]);
+    assert_eq!(vhds2.removed_resources, ["t/v1"]);
+    envoy.expect_quiet().await;
+    envoy.ack(&vhds2).await;
+    wait_nodes(&server, |m| {
+        m["d1"].acked_version(type_url::VIRTUAL_HOST) == Some(2)
+    })
+    .await;
+
+    // Unsubscribing the namespace forgets its hosts: later changes are not pushed.
+    envoy
+        .send(DeltaDiscoveryRequest {
+            type_url: type_url::VIRTUAL_HOST.to_owned(),
+            resource_names_unsubscribe: strings(&["t"]),
+            ..Default::default()
+        })
+        .await;
+    wait_nodes(&server, |m| {
+        m["d1"].types[type_url::VIRTUAL_HOST].requested.is_empty()
+    })
+    .await;
+    server.publish(snapshot(3, vec![route("t", 3), route("u", 1)]));
+    envoy.expect_quiet().await;
+
+    // SotW streams get the table whole.
+    let mut sotw = Sotw::open(&mut client).await;
+    sotw.request(Some("s1"), type_url::ROUTE, &["t"]).await;
+    let whole = sotw.recv().await;
+    let table = RouteConfiguration::decode(whole.resources[0].value.as_slice()).unwrap();
+    assert_eq!(table.virtual_hosts.len(), 1);
+    assert!(table.vhds.is_none());
 }

@@ -203,3 +203,118 @@ async fn delta_nack_keeps_last_good_config() {
 async fn sotw_nack_keeps_last_good_config() {
     nack_keeps_last_good_config(false).await;
 }
+
+/// A virtual host answering `body` for `domain`.
+fn host(domain: &str, body: &str) -> VirtualHost {
+    let mut vh = routes(body).virtual_hosts.remove(0);
+    vh.name = domain.into();
+    vh.domains = vec![domain.into()];
+    vh
+}
+
+fn hosts_snapshot(version: u64, port: u16, hosts: Vec<VirtualHost>) -> Snapshot {
+    let mut resources: BTreeMap<String, BTreeMap<String, Any>> = BTreeMap::new();
+    let l = listener_named("vhds", port);
+    resources
+        .entry(type_url::LISTENER.into())
+        .or_default()
+        .insert(l.name.clone(), any(&l));
+    let table = RouteConfiguration {
+        name: "routes".into(),
+        virtual_hosts: hosts,
+        ..Default::default()
+    };
+    resources
+        .entry(type_url::ROUTE.into())
+        .or_default()
+        .insert("routes".into(), any(&table));
+    Snapshot { version, resources }
+}
+
+/// Status and body of `GET /` with `Host: host`.
+async fn get_host(port: u16, host: &str) -> (u16, String) {
+    let client = reqwest::Client::builder().no_proxy().build().expect("client");
+    let response = client
+        .get(format!("http://127.0.0.1:{port}/"))
+        .header("host", host)
+        .send()
+        .await
+        .expect("request");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("body"))
+}
+
+/// Over Delta, route tables are split into virtual hosts (VHDS): host precedence and 404 for
+/// unknown hosts are those of the whole table, one changed host pushes only that host, and a
+/// removed host stops answering.
+#[tokio::test]
+async fn delta_serves_virtual_hosts_one_by_one() {
+    let xds = XdsServer::with_vhds();
+    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let xds_address: SocketAddr = socket.local_addr().expect("address");
+    tokio::spawn(xds.clone().serve(socket));
+    let port = free_port();
+    let v1 = vec![
+        host("a.example", "a-v1"),
+        host("*.example", "wild"),
+        host("b.c.example", "bc"),
+    ];
+    xds.publish(hosts_snapshot(1, port, v1));
+
+    let binary = tokio::task::spawn_blocking(portcullis_envoy::resolve_envoy)
+        .await
+        .expect("join")
+        .expect("Envoy resolves")
+        .0;
+    let work = tempfile::tempdir().expect("tempdir");
+    let mut bootstrap = BootstrapConfig::new("vhds-test", xds_address);
+    bootstrap.delta = true;
+    let envoy = EnvoyProcess::start(EnvoyOptions::new(binary, bootstrap, work.path().to_path_buf()))
+        .await
+        .expect("Envoy starts");
+    envoy
+        .wait_ready(Duration::from_secs(30))
+        .await
+        .expect("Envoy ready");
+    xds.wait_until_applied(1, Duration::from_secs(30))
+        .await
+        .expect("v1 applied");
+    assert_eq!(get_host(port, "a.example").await, (200, "a-v1".into()));
+    assert_eq!(
+        get_host(port, "b.c.example").await,
+        (200, "bc".into()),
+        "exact beats wildcard"
+    );
+    assert_eq!(get_host(port, "x.example").await, (200, "wild".into()));
+    assert_eq!(get_host(port, "other.test").await.0, 404, "no host matches");
+
+    // One host changes: one virtual host is pushed, not the table.
+    let before = xds.sent_counts();
+    let v2 = vec![
+        host("a.example", "a-v2"),
+        host("*.example", "wild"),
+        host("b.c.example", "bc"),
+    ];
+    xds.publish(hosts_snapshot(2, port, v2));
+    xds.wait_until_applied(2, Duration::from_secs(30))
+        .await
+        .expect("v2 applied");
+    let after = xds.sent_counts();
+    let pushed = |t: &str| {
+        let now = after.get(t).map_or(0, |c| c.resources);
+        now - before.get(t).map_or(0, |c| c.resources)
+    };
+    assert_eq!(pushed(type_url::ROUTE), 0, "the table itself is unchanged");
+    assert_eq!(pushed(type_url::VIRTUAL_HOST), 1);
+    assert_eq!(get_host(port, "a.example").await, (200, "a-v2".into()));
+
+    // The wildcard host goes: its names answer 404, the rest is untouched.
+    let v3 = vec![host("a.example", "a-v2"), host("b.c.example", "bc")];
+    xds.publish(hosts_snapshot(3, port, v3));
+    xds.wait_until_applied(3, Duration::from_secs(30))
+        .await
+        .expect("v3 applied");
+    assert_eq!(get_host(port, "x.example").await.0, 404);
+    assert_eq!(get_host(port, "b.c.example").await, (200, "bc".into()));
+    envoy.stop().await.expect("Envoy stops");
+}
