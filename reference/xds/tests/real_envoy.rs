@@ -139,21 +139,7 @@ async fn nack_keeps_last_good_config(delta: bool) {
     let port = free_port();
     xds.publish(snapshot(1, &[listener_named("good", port)], "v1"));
 
-    let binary = tokio::task::spawn_blocking(portcullis_envoy::resolve_envoy)
-        .await
-        .expect("join")
-        .expect("Envoy resolves")
-        .0;
-    let work = tempfile::tempdir().expect("tempdir");
-    let mut bootstrap = BootstrapConfig::new("nack-test", xds_address);
-    bootstrap.delta = delta;
-    let envoy = EnvoyProcess::start(EnvoyOptions::new(binary, bootstrap, work.path().to_path_buf()))
-        .await
-        .expect("Envoy starts");
-    envoy
-        .wait_ready(Duration::from_secs(30))
-        .await
-        .expect("Envoy ready");
+    let (envoy, _work) = start_envoy("nack-test", xds_address, delta).await;
     xds.wait_until_applied(1, Duration::from_secs(30))
         .await
         .expect("v1 applied");
@@ -261,21 +247,7 @@ async fn delta_serves_virtual_hosts_one_by_one() {
     ];
     xds.publish(hosts_snapshot(1, port, v1));
 
-    let binary = tokio::task::spawn_blocking(portcullis_envoy::resolve_envoy)
-        .await
-        .expect("join")
-        .expect("Envoy resolves")
-        .0;
-    let work = tempfile::tempdir().expect("tempdir");
-    let mut bootstrap = BootstrapConfig::new("vhds-test", xds_address);
-    bootstrap.delta = true;
-    let envoy = EnvoyProcess::start(EnvoyOptions::new(binary, bootstrap, work.path().to_path_buf()))
-        .await
-        .expect("Envoy starts");
-    envoy
-        .wait_ready(Duration::from_secs(30))
-        .await
-        .expect("Envoy ready");
+    let (envoy, _work) = start_envoy("vhds-test", xds_address, true).await;
     xds.wait_until_applied(1, Duration::from_secs(30))
         .await
         .expect("v1 applied");
@@ -317,4 +289,25 @@ async fn delta_serves_virtual_hosts_one_by_one() {
     assert_eq!(get_host(port, "x.example").await.0, 404);
     assert_eq!(get_host(port, "b.c.example").await, (200, "bc".into()));
     envoy.stop().await.expect("Envoy stops");
+}
+
+/// A real Envoy bootstrapped from `xds_address`, ready; its work folder lives as long as the
+/// returned guard.
+async fn start_envoy(node: &str, xds_address: SocketAddr, delta: bool) -> (EnvoyProcess, tempfile::TempDir) {
+    let binary = tokio::task::spawn_blocking(portcullis_envoy::resolve_envoy)
+        .await
+        .expect("join")
+        .expect("Envoy resolves")
+        .0;
+    let work = tempfile::tempdir().expect("tempdir");
+    let mut bootstrap = BootstrapConfig::new(node, xds_address);
+    bootstrap.delta = delta;
+    let envoy = EnvoyProcess::start(EnvoyOptions::new(binary, bootstrap, work.path().to_path_buf()))
+        .await
+        .expect("Envoy starts");
+    envoy
+        .wait_ready(Duration::from_secs(30))
+        .await
+        .expect("Envoy ready");
+    (envoy, work)
 }
