@@ -84,16 +84,7 @@ async fn grpc_call(
 }
 
 fn metadata_table(step: &Step) -> anyhow::Result<Vec<(String, String)>> {
-    let table = step
-        .table
-        .as_ref()
-        .context("the step needs a | name | value | table")?;
-    let mut out = Vec::new();
-    for row in table.rows.iter().skip(1) {
-        ensure!(row.len() == 2, "metadata rows need a name and a value: {row:?}");
-        out.push((row[0].clone(), row[1].clone()));
-    }
-    Ok(out)
+    crate::steps::name_value_table(step, "metadata")
 }
 
 #[when(expr = "I call gRPC method {string} of service {string} on host {string} through gateway {string}")]

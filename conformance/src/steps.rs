@@ -175,13 +175,18 @@ async fn send_single_with_headers(
 }
 
 fn header_table(step: &Step) -> anyhow::Result<Vec<(String, String)>> {
+    name_value_table(step, "header")
+}
+
+/// The rows of a step's `| name | value |` table (headers, gRPC metadata), header row skipped.
+pub(crate) fn name_value_table(step: &Step, what: &str) -> anyhow::Result<Vec<(String, String)>> {
     let table = step
         .table
         .as_ref()
         .context("the step needs a | name | value | table")?;
     let mut out = Vec::new();
     for row in table.rows.iter().skip(1) {
-        ensure!(row.len() == 2, "header rows need a name and a value: {row:?}");
+        ensure!(row.len() == 2, "{what} rows need a name and a value: {row:?}");
         out.push((row[0].clone(), row[1].clone()));
     }
     Ok(out)
