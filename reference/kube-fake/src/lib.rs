@@ -1,6 +1,7 @@
 //! A fake API server for tests of kube-rs clients: a tower-test mock service that answers lists
 //! from fixed objects (404 for any other collection, as for a CRD that is not installed), holds
-//! watch requests open until the test pushes events, and records status applies.
+//! watch requests open until the test pushes events, answers discovery (`/apis/<group>/<version>`,
+//! `/api/<version>`) from the collections it serves, and records status applies.
 //!
 //! Test support only: it panics on requests it cannot read, which is what a test wants.
 
@@ -79,6 +80,25 @@ impl FakeApi {
             .expect("state")
             .lists
             .insert(path.to_string(), items);
+        self
+    }
+
+    /// Stops serving the collection at `path`: lists, watches and discovery answer 404 from now
+    /// on (a CRD deleted). Open watches stay open: push an `ERROR` event (410) to end one, or
+    /// use [`FakeApi::withdraw`].
+    pub fn unserve(&self, path: &str) -> &Self {
+        self.state.lock().expect("state").lists.remove(path);
+        self
+    }
+
+    /// Stops serving the collection at `path` as an API server does when its CRD is deleted:
+    /// open watches end, and the watch that follows, lists and discovery answer 404.
+    pub fn withdraw(&self, path: &str) -> &Self {
+        let mut state = self.state.lock().expect("state");
+        state.lists.remove(path);
+        for send in state.watches.remove(path).unwrap_or_default() {
+            send.send_response(response(200, Vec::new()));
+        }
         self
     }
 
@@ -176,7 +196,11 @@ impl FakeApi {
             return;
         }
         let Some(items) = state.lists.get(&seen.path).cloned() else {
-            send.send_response(json_response(404, &failure(404)));
+            let (code, answer) = match state.discovery(&seen) {
+                Some(resources) => (200, resources),
+                None => (404, failure(404)),
+            };
+            send.send_response(json_response(code, &answer));
             return;
         };
         if seen.query.get("watch").map(String::as_str) == Some("true") {
@@ -191,6 +215,52 @@ impl FakeApi {
 }
 
 impl State {
+    /// Answers a discovery request (`GET /apis/<group>/<version>` or `/api/<version>`) with the
+    /// resources of the collections served under it, or `None` when it is not one or nothing
+    /// is served there. The fake knows paths only: `kind` and `singularName` are empty.
+    fn discovery(&self, seen: &Seen) -> Option<Value> {
+        let segments: Vec<&str> = seen.path.trim_start_matches('/').split('/').collect();
+        let group_version = match segments.as_slice() {
+            ["api", version] => (*version).to_string(),
+            ["apis", group, version] => format!("{group}/{version}"),
+            _ => return None,
+        };
+        if seen.method != Method::GET {
+            return None;
+        }
+        let prefix = format!("{}/", seen.path);
+        // Plural → namespaced.
+        let mut resources = BTreeMap::new();
+        for path in self.lists.keys() {
+            let Some(rest) = path.strip_prefix(&prefix) else {
+                continue;
+            };
+            match rest.split('/').collect::<Vec<_>>().as_slice() {
+                [plural] => {
+                    resources.entry(plural.to_string()).or_insert(false);
+                }
+                ["namespaces", _, plural] => {
+                    resources.insert(plural.to_string(), true);
+                }
+                _ => {}
+            }
+        }
+        if resources.is_empty() {
+            return None;
+        }
+        let resources: Vec<Value> = resources
+            .into_iter()
+            .map(|(name, namespaced)| {
+                json!({"name": name, "singularName": "", "namespaced": namespaced, "kind": "",
+                    "verbs": ["get", "list", "watch"]})
+            })
+            .collect();
+        Some(
+            json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version,
+            "resources": resources}),
+        )
+    }
+
     /// Answers a request to a store, or `None` when it is not one.
     fn store_request(&mut self, seen: &Seen) -> Option<(u16, Value)> {
         let (collection, name) = match seen.method {

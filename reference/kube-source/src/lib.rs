@@ -7,14 +7,16 @@
 //! [`LeaderElection`] lets one of several replicas be the one that writes them.
 
 pub mod error;
+mod follow;
 pub mod kinds;
 pub mod lease;
 pub mod options;
+mod rediscover;
 pub mod source;
 pub mod status;
 
 pub use error::{KubeSourceError, StatusWriteError};
 pub use lease::{LeaderElection, LeaseOptions};
 pub use options::KubeSourceOptions;
-pub use source::{KubeSource, SOURCE_PREFIX};
+pub use source::{KubeSource, REDISCOVERY_INTERVAL, SOURCE_PREFIX};
 pub use status::writer::StatusWriter;

@@ -2,35 +2,28 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
-use futures::StreamExt;
 use kube::Client;
 use kube::api::{Api, DynamicObject};
-use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{self, Store};
-use kube::runtime::watcher::{self, Event};
+use kube::runtime::watcher;
 use portcullis_model::{LoadError, LoadReport, ObjectRef, Resource};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use crate::error::KubeSourceError;
+use crate::follow::{KindSync, KindWatch};
 use crate::kinds::{Filter, WatchedKind, watched_kinds};
 use crate::options::KubeSourceOptions;
+use crate::rediscover::{Candidate, rediscover};
 
 /// What every source name in a [`KubeSource::report`] starts with, e.g.
 /// `kube:HTTPRoute default/foo`.
 pub const SOURCE_PREFIX: &str = "kube:";
 
-/// How far a kind's watcher got.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum KindSync {
-    /// The initial list has not completed.
-    Listing,
-    /// The initial list completed; the store follows the API server.
-    Synced,
-    /// The API server does not serve the kind (its CRD is not installed).
-    Missing,
-}
+/// How often [`KubeSource::start`] looks again for kinds the API server does not serve.
+pub const REDISCOVERY_INTERVAL: Duration = Duration::from_secs(10);
 
 struct WatchedState {
     kind: WatchedKind,
@@ -54,31 +47,61 @@ pub struct KubeSource {
 
 impl KubeSource {
     /// Starts one watcher per kind (in the background; see [`KubeSource::wait_until_synced`]).
+    /// Kinds the API server does not serve are looked for again every
+    /// [`REDISCOVERY_INTERVAL`].
     pub fn start(client: Client, options: KubeSourceOptions) -> Result<KubeSource, KubeSourceError> {
+        Self::start_with_rediscovery(client, options, REDISCOVERY_INTERVAL)
+    }
+
+    /// [`KubeSource::start`], looking for kinds the API server does not serve (CRD not
+    /// installed yet, or deleted) every `every`: one discovery call per group-version with
+    /// missing kinds; a kind found served is watched and its first list is a change.
+    pub fn start_with_rediscovery(
+        client: Client,
+        options: KubeSourceOptions,
+        every: Duration,
+    ) -> Result<KubeSource, KubeSourceError> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| KubeSourceError::NoRuntime)?;
         check_options(&options)?;
+        if every.is_zero() {
+            return Err(KubeSourceError::Option {
+                option: "rediscovery interval",
+                message: "is zero; it must be a positive duration".to_string(),
+            });
+        }
         let (changes_tx, changes) = watch::channel(0u64);
         let changes_tx = Arc::new(changes_tx);
         let mut kinds = Vec::new();
+        let mut candidates = Vec::new();
         let mut tasks = Vec::new();
         for kind in watched_kinds() {
             let api = match (&options.namespace, kind.namespaced) {
                 (Some(namespace), true) => Api::namespaced_with(client.clone(), namespace, &kind.api),
                 _ => Api::all_with(client.clone(), &kind.api),
             };
-            let config = watcher_config(&kind, &options);
             let writer = reflector::store::Writer::new(kind.api.clone());
             let store = writer.as_reader();
             let (sync_tx, sync) = watch::channel(KindSync::Listing);
-            let stream = watcher::watcher(api, config).default_backoff().reflect(writer);
-            tasks.push(runtime.spawn(follow(
-                kind.kind().to_string(),
-                stream,
-                sync_tx,
-                changes_tx.clone(),
-            )));
+            let served_again = Arc::new(Notify::new());
+            let watch = KindWatch {
+                kind: kind.kind().to_string(),
+                api,
+                config: watcher_config(&kind, &options),
+                writer,
+                sync: sync_tx,
+                changes: changes_tx.clone(),
+                served_again: served_again.clone(),
+                rediscover_every: every,
+            };
+            tasks.push(runtime.spawn(watch.run()));
+            candidates.push(Candidate {
+                api: kind.api.clone(),
+                sync: sync.clone(),
+                served_again,
+            });
             kinds.push(WatchedState { kind, store, sync });
         }
+        tasks.push(runtime.spawn(rediscover(client, candidates, every)));
         Ok(KubeSource {
             kinds,
             changes,
@@ -87,8 +110,9 @@ impl KubeSource {
         })
     }
 
-    /// A counter that goes up on every watch event applied after a kind's initial list: the
-    /// signal to reload (debounce it; a burst of events bumps it many times).
+    /// A counter that goes up on every watch event applied after a kind's initial list, and
+    /// when a kind starts or stops being served: the signal to reload (debounce it; a burst
+    /// of events bumps it many times).
     pub fn changes(&self) -> watch::Receiver<u64> {
         self.changes.clone()
     }
@@ -104,11 +128,12 @@ impl KubeSource {
         }
     }
 
-    /// Kinds the API server does not serve (their CRDs are not installed).
+    /// Kinds the API server does not serve (their CRDs are not installed), as of now; each
+    /// is looked for again periodically.
     pub fn missing_kinds(&self) -> Vec<String> {
         self.kinds
             .iter()
-            .filter(|s| *s.sync.borrow() == KindSync::Missing)
+            .filter(|s| s.sync.borrow().is_missing())
             .map(|s| s.kind.kind().to_string())
             .collect()
     }
@@ -226,38 +251,4 @@ fn convert(
         let field = if field == "." { "(root)".to_string() } else { field };
         field_error(field, error.into_inner().to_string())
     })
-}
-
-/// Drives one kind's watcher: marks the kind synced after its first list, bumps `changes`
-/// for every later event, and logs errors (the stream retries them with backoff).
-async fn follow<S>(kind: String, stream: S, sync: watch::Sender<KindSync>, changes: Arc<watch::Sender<u64>>)
-where
-    S: futures::Stream<Item = Result<Event<DynamicObject>, watcher::Error>>,
-{
-    let mut stream = std::pin::pin!(stream);
-    let mut synced = false;
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(Event::InitDone) if !synced => {
-                synced = true;
-                tracing::debug!(%kind, "initial list complete");
-                sync.send_replace(KindSync::Synced);
-            }
-            // A relist (after a 410 Gone, say) may have changed anything.
-            Ok(Event::InitDone | Event::Apply(_) | Event::Delete(_)) => {
-                changes.send_modify(|n| *n += 1);
-            }
-            Ok(Event::Init | Event::InitApply(_)) => {}
-            Err(error) if !synced && is_not_served(&error) => {
-                tracing::info!(%kind, "the API server does not serve this kind (CRD not installed?); not watching it");
-                sync.send_replace(KindSync::Missing);
-                return;
-            }
-            Err(error) => tracing::warn!(%kind, %error, "watch failed; retrying with backoff"),
-        }
-    }
-}
-
-fn is_not_served(error: &watcher::Error) -> bool {
-    matches!(error, watcher::Error::InitialListFailed(kube::Error::Api(status)) if status.is_not_found())
 }
