@@ -75,6 +75,14 @@ async fn a_tiny_benchmark_measures_all_four_configurations_and_their_filters() -
                 assert_eq!(calls.limiter_store_errors, Some(0));
                 assert_eq!(calls.jwt_authn_allowed, None);
             }
+            Configuration::CallsFloor => {
+                assert!(calls.noop_authz_calls.is_some_and(|n| n >= requests), "{calls:?}");
+                assert!(
+                    calls.noop_rate_limit_calls.is_some_and(|n| n >= requests),
+                    "{calls:?}"
+                );
+                assert_eq!(calls.enforcer_calls, None);
+            }
         }
         assert!(row.per_second.vs_bare.is_some(), "{}: no ratio to (1)", row.label);
         let line = format!("| {} | {} | ", row.number, row.label);
@@ -91,7 +99,7 @@ async fn a_tiny_benchmark_measures_all_four_configurations_and_their_filters() -
     assert_eq!(files, REPORT_FILES.map(|f| out.join(f)));
     assert_eq!(std::fs::read_to_string(&files[0])?, markdown);
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&files[1])?)?;
-    assert_eq!(json["rows"].as_array().map(Vec::len), Some(4));
+    assert_eq!(json["rows"].as_array().map(Vec::len), Some(5));
     assert_eq!(json["rows"][3]["configuration"], "gateway-redis");
     assert!(
         json["rows"][2]["runs"][0]["calls"]["enforcer_calls"]

@@ -31,7 +31,7 @@ async fn a_tiny_benchmark_measures_all_four_configurations_without_failures() ->
 
     assert!(report.ok(), "{:?}", report.problems);
     let numbers: Vec<usize> = report.rows.iter().map(|r| r.number).collect();
-    assert_eq!(numbers, [1, 2, 3, 4]);
+    assert_eq!(numbers, [1, 2, 3, 4, 5, 6]);
     for row in &report.rows {
         assert_eq!(row.samples.len(), 1, "{}", row.label);
         assert!(row.requests > 0, "{}: no requests", row.label);
@@ -44,11 +44,12 @@ async fn a_tiny_benchmark_measures_all_four_configurations_without_failures() ->
         let line = format!("| {} | {} | ", row.number, row.label);
         assert!(markdown.contains(&line), "no row {line:?} in\n{markdown}");
     }
-    // Every limited request was decided by the limiter behind its route; the open one never.
+    // Every limited request was decided by the limiter behind its route (for the floor: the
+    // no-op service was called); the open ones never.
     for row in &report.rows {
         let decisions = row.samples[0].limiter.map_or(0, |l| l.decisions);
         match row.configuration {
-            Configuration::Unlimited => assert_eq!(decisions, 0),
+            Configuration::Unlimited | Configuration::StaticControl => assert_eq!(decisions, 0),
             _ => assert!(decisions >= row.requests, "{}: {decisions} decisions", row.label),
         }
     }
@@ -62,7 +63,12 @@ async fn a_tiny_benchmark_measures_all_four_configurations_without_failures() ->
     assert_eq!(files, REPORT_FILES.map(|f| out.join(f)));
     assert_eq!(std::fs::read_to_string(&files[0])?, markdown);
     let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&files[1])?)?;
-    assert_eq!(json["rows"].as_array().map(Vec::len), Some(4));
+    assert_eq!(json["rows"].as_array().map(Vec::len), Some(6));
+    assert!(
+        report.rows[5].ratio_to_unlimited.is_some(),
+        "the floor is held against (5)"
+    );
+    assert!(markdown.contains("The floor:"), "{markdown}");
     assert_eq!(json["rows"][2]["configuration"], "redis");
     Ok(())
 }

@@ -8,7 +8,11 @@
 //! 3. the same limited route on a second gateway whose limiter counts in Redis (a Valkey
 //!    started for the run on a free loopback port).
 //!
-//! (1) and (2) are two hostnames of one gateway. The three alternate (1, 2, 3, 1, 2, 3, …) so
+//! 5. a static Envoy (the same binary, [`static_envoy`]) routing to the same echo backend;
+//! 6. that static Envoy with the `ratelimit` filter asking a service that answers OK at once
+//!    ([`noop`]): the floor of any rate-limit service, what the call itself costs in Envoy.
+//!
+//! (1) and (2) are two hostnames of one gateway. The five alternate (1, 2, 3, 5, 6, 1, …) so
 //! that drift hits each alike; every run is `users` keep-alive connections sending GETs back to
 //! back ([`http::attack`]). Then, with the gateways stopped:
 //!
@@ -27,6 +31,7 @@ pub mod cpu;
 pub mod gateway;
 pub mod grpc;
 pub mod http;
+pub mod noop;
 pub mod redis;
 pub mod report;
 pub mod sample;
@@ -69,8 +74,9 @@ pub const REPORT_FILES: [&str; 2] = ["bench-rate-limit.md", "bench-rate-limit.js
     long_about = "Benchmark rate limiting through a real Envoy, in one run: (1) a route without a \
                   limit, (2) a route limited by the in-memory limiter (1,000,000,000 a minute: \
                   nothing is throttled, every request asks), (3) the same route with the \
-                  limiter's counters in a Valkey started for the run, alternated 1,2,3,1,2,3,…; \
-                  then (4) the limiter alone over gRPC. Prints a Markdown table and writes it, \
+                  limiter's counters in a Valkey started for the run, (5) a static Envoy without \
+                  a limit and (6) with the ratelimit filter asking a no-op service (the floor), \
+                  alternated 1,2,3,5,6,1,…; then (4) the limiter alone over gRPC. Prints a Markdown table and writes it, \
                   with JSON, to OUT_DIR/bench-rate-limit.{md,json}. Fails if any request failed, \
                   was throttled, or was not counted by the limiter.",
     disable_version_flag = true
@@ -220,7 +226,7 @@ pub async fn run(options: &BenchOptions) -> Result<BenchReport> {
         grpc_connections: clients.connections,
         grpc_server_threads: clients.server_threads,
         order: format!(
-            "(1),(2),(3) alternated ×{} through Envoy, then (4) ×{}",
+            "(1),(2),(3),(5),(6) alternated ×{} through Envoy, then (4) ×{}",
             options.repeats, options.repeats
         ),
     };
@@ -264,7 +270,7 @@ async fn with_gateways(
         memory.gateway().envoy_source()
     );
     let config = memory.gateway().limiter().config();
-    let result = through_envoy(options, &memory, &shared).await;
+    let result = with_static_envoy(options, &memory, &shared).await;
     stop(memory).await;
     stop(shared).await;
     Ok((result?, config))
@@ -277,18 +283,132 @@ async fn stop(gateway: LocalGateway) {
 }
 
 /// Runs (1), (2), (3) in turn, `repeats` times.
-async fn through_envoy(
+/// The echo Service of the shipped resources.
+const ECHO_SERVICE: &str = "bench/echo";
+/// The static Envoy's cluster of the no-op rate-limit service.
+const NOOP_RATE_LIMIT_CLUSTER: &str = "noop_rate_limit";
+
+/// Starts the no-op rate-limit service and a static Envoy to the gateways' echo backend
+/// (listeners for (5) and (6)), measures everything through Envoy, stops them.
+async fn with_static_envoy(
     options: &BenchOptions,
     memory: &LocalGateway,
     shared: &LocalGateway,
 ) -> Result<Samples> {
+    let echo = *memory
+        .gateway()
+        .view()
+        .echo_backends
+        .get(ECHO_SERVICE)
+        .with_context(|| format!("no echo backend for {ECHO_SERVICE}"))?;
+    let service = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .context("binding the no-op rate-limit service")?;
+    let cluster = static_envoy::GrpcCluster {
+        name: NOOP_RATE_LIMIT_CLUSTER,
+        address: service
+            .local_addr()
+            .context("the no-op rate-limit service's address")?,
+    };
+    let (stop_service, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(noop::serve_rate_limiter(service, async move {
+        let _ = stopped.await;
+    }));
+    let result = async {
+        let control = static_envoy::free_loopback()?;
+        let floor = static_envoy::free_loopback()?;
+        let listeners = [
+            static_envoy::StaticListener {
+                name: "control".into(),
+                address: control,
+                filters: Vec::new(),
+                rate_limits: Vec::new(),
+            },
+            static_envoy::StaticListener {
+                name: "floor".into(),
+                address: floor,
+                filters: vec![static_envoy::ratelimit(NOOP_RATE_LIMIT_CLUSTER, "bench")],
+                rate_limits: vec![static_envoy::generic_rate_limit("bench")],
+            },
+        ];
+        let bootstrap = static_envoy::bootstrap("portcullis-bench-rate-limit", echo, &listeners, &[cluster]);
+        let binary = portcullis_envoy::resolve_envoy()
+            .map(|(binary, _)| binary)
+            .context("resolving Envoy")?;
+        let envoy = static_envoy::StaticEnvoy::start(&binary, &bootstrap, &options.envoy_log_level).await?;
+        eprintln!(
+            "{COMMAND}: static Envoy on {control} (no limit) and {floor} (ratelimit to a no-op service)"
+        );
+        let result = through_envoy(options, memory, shared, &envoy, [control, floor]).await;
+        let result = result.map_err(|e| e.context(format!("static Envoy's log:\n{}", envoy.log_tail())));
+        if let Err(error) = envoy.stop().await {
+            eprintln!("{COMMAND}: {error:#}");
+        }
+        result
+    }
+    .await;
+    let _ = stop_service.send(());
+    let _ = served.await;
+    result
+}
+
+/// Where a run's rate-limit decisions are counted.
+enum Counter<'a> {
+    /// The gateway's limiter.
+    Limiter(&'a LocalGateway),
+    /// The static Envoy's calls to the no-op service.
+    Floor(&'a static_envoy::StaticEnvoy),
+    /// Nothing is asked.
+    None,
+}
+
+impl Counter<'_> {
+    /// The limiter's stats now (for the floor, only `decisions`: the calls Envoy made).
+    async fn read(&self) -> Result<Option<StatsSnapshot>> {
+        Ok(match self {
+            Counter::Limiter(gateway) => Some(gateway.gateway().limiter().stats().snapshot()),
+            Counter::Floor(envoy) => {
+                let name = format!("cluster.{NOOP_RATE_LIMIT_CLUSTER}.upstream_rq_total");
+                let counters = envoy.counters(&format!("^{}$", name.replace('.', "\\."))).await?;
+                Some(StatsSnapshot {
+                    decisions: counters.get(&name).copied().unwrap_or(0),
+                    ..StatsSnapshot::default()
+                })
+            }
+            Counter::None => None,
+        })
+    }
+}
+
+async fn through_envoy(
+    options: &BenchOptions,
+    memory: &LocalGateway,
+    shared: &LocalGateway,
+    envoy: &static_envoy::StaticEnvoy,
+    [control, floor]: [std::net::SocketAddr; 2],
+) -> Result<Samples> {
     let route = |gateway: &LocalGateway, host, limited| {
         HttpTarget::new(gateway.address(), host, "/").with_limit_header(limited)
     };
+    let at = |address| HttpTarget::new(address, OPEN_HOST, "/");
     let runs = [
-        (Configuration::Unlimited, memory, route(memory, OPEN_HOST, false)),
-        (Configuration::InMemory, memory, route(memory, LIMITED_HOST, true)),
-        (Configuration::Redis, shared, route(shared, LIMITED_HOST, true)),
+        (
+            Configuration::Unlimited,
+            Counter::Limiter(memory),
+            route(memory, OPEN_HOST, false),
+        ),
+        (
+            Configuration::InMemory,
+            Counter::Limiter(memory),
+            route(memory, LIMITED_HOST, true),
+        ),
+        (
+            Configuration::Redis,
+            Counter::Limiter(shared),
+            route(shared, LIMITED_HOST, true),
+        ),
+        (Configuration::StaticControl, Counter::None, at(control)),
+        (Configuration::RlsFloor, Counter::Floor(envoy), at(floor)),
     ];
     for (configuration, _, target) in &runs {
         http::probe(target, &http::Refusals::default())
@@ -300,11 +420,11 @@ async fn through_envoy(
     let envoys: Vec<u32> = [memory, shared]
         .iter()
         .filter_map(|g| g.gateway().envoy().and_then(|e| e.pid()))
+        .chain(envoy.pid())
         .collect();
     for repeat in 1..=options.repeats {
-        for (configuration, gateway, target) in &runs {
-            let limiter = gateway.gateway().limiter();
-            let before = limiter.stats().snapshot();
+        for (configuration, counter, target) in &runs {
+            let before = counter.read().await?;
             let (tally, cpu) = http::attack(
                 target,
                 options.users,
@@ -320,10 +440,11 @@ async fn through_envoy(
                     configuration.label()
                 )
             })?;
-            let after = limiter.stats().snapshot();
-            let mut sample = sample(repeat, tally, Some(counts(delta(before, after))), |status| {
-                status.to_string()
-            });
+            let after = counter.read().await?;
+            let counted = before
+                .zip(after)
+                .map(|(before, after)| counts(delta(before, after)));
+            let mut sample = sample(repeat, tally, counted, |status| status.to_string());
             sample.cpu = cpu;
             progress(*configuration, repeat, options.repeats, &sample);
             samples.entry(configuration.number()).or_default().push(sample);

@@ -20,15 +20,37 @@ pub enum Configuration {
     Redis,
     /// (4) The limiter alone over gRPC.
     LimiterAlone,
+    /// (5) A static Envoy routing to the same echo backend, no rate limit: the control of (6).
+    StaticControl,
+    /// (6) The static Envoy with the `ratelimit` filter asking a service that answers OK at
+    /// once: the floor of any rate-limit service, what the call costs in Envoy.
+    RlsFloor,
 }
 
 impl Configuration {
-    /// The three measured through Envoy, in the order they alternate.
-    pub const THROUGH_ENVOY: [Configuration; 3] = [
+    /// The five measured through Envoy, in the order they alternate.
+    pub const THROUGH_ENVOY: [Configuration; 5] = [
         Configuration::Unlimited,
         Configuration::InMemory,
         Configuration::Redis,
+        Configuration::StaticControl,
+        Configuration::RlsFloor,
     ];
+
+    /// What its throughput is held against: (1) for the gateway's routes and the static
+    /// Envoy's control, (5) for the floor, nothing for the limiter alone.
+    pub fn baseline(self) -> Option<Configuration> {
+        match self {
+            Configuration::LimiterAlone => None,
+            Configuration::RlsFloor => Some(Configuration::StaticControl),
+            _ => Some(Configuration::Unlimited),
+        }
+    }
+
+    /// Whether every request asks a rate-limit service.
+    pub fn asks(self) -> bool {
+        !matches!(self, Configuration::Unlimited | Configuration::StaticControl)
+    }
 
     /// Its number in the table.
     pub fn number(self) -> usize {
@@ -37,6 +59,8 @@ impl Configuration {
             Configuration::InMemory => 2,
             Configuration::Redis => 3,
             Configuration::LimiterAlone => 4,
+            Configuration::StaticControl => 5,
+            Configuration::RlsFloor => 6,
         }
     }
 
@@ -47,6 +71,8 @@ impl Configuration {
             Configuration::InMemory => "Envoy route, limiter in memory",
             Configuration::Redis => "Envoy route, limiter in Redis",
             Configuration::LimiterAlone => "limiter alone, gRPC (in memory)",
+            Configuration::StaticControl => "static Envoy, no rate limit (control of 6)",
+            Configuration::RlsFloor => "static Envoy, ratelimit to a no-op service (floor)",
         }
     }
 
@@ -180,13 +206,12 @@ pub struct Row {
 }
 
 impl Row {
-    /// The row of `configuration` from its samples; `unlimited` is configuration (1)'s median
-    /// throughput.
-    pub fn new(configuration: Configuration, samples: Vec<Sample>, unlimited: Option<f64>) -> Self {
+    /// The row of `configuration` from its samples; `base` is the median throughput of its
+    /// [`Configuration::baseline`].
+    pub fn new(configuration: Configuration, samples: Vec<Sample>, base: Option<f64>) -> Self {
         let per_second = Spread::of(samples.iter().map(|s| s.per_second));
-        let ratio_to_unlimited = match (configuration, unlimited) {
-            (Configuration::LimiterAlone, _) => None,
-            (_, Some(base)) if base > 0.0 => Some(per_second.median / base),
+        let ratio_to_unlimited = match base {
+            Some(base) if base > 0.0 => Some(per_second.median / base),
             _ => None,
         };
         Row {
@@ -331,14 +356,23 @@ impl BenchReport {
             Configuration::InMemory,
             Configuration::Redis,
             Configuration::LimiterAlone,
+            Configuration::StaticControl,
+            Configuration::RlsFloor,
         ];
         let mut samples = samples;
-        let unlimited = samples
-            .get(&Configuration::Unlimited.number())
-            .map(|s| Spread::of(s.iter().map(|s| s.per_second)).median);
+        let median = |samples: &BTreeMap<usize, Vec<Sample>>, c: Configuration| {
+            samples
+                .get(&c.number())
+                .map(|s| Spread::of(s.iter().map(|s| s.per_second)).median)
+        };
+        let bases: Vec<Option<f64>> = all
+            .iter()
+            .map(|c| c.baseline().and_then(|b| median(&samples, b)))
+            .collect();
         let rows: Vec<Row> = all
             .iter()
-            .map(|c| Row::new(*c, samples.remove(&c.number()).unwrap_or_default(), unlimited))
+            .zip(bases)
+            .map(|(c, base)| Row::new(*c, samples.remove(&c.number()).unwrap_or_default(), base))
             .collect();
         for row in &rows {
             if row.samples.is_empty() {
@@ -374,7 +408,7 @@ impl BenchReport {
                             limiter.no_match
                         ));
                     }
-                    let asked = row.configuration != Configuration::Unlimited;
+                    let asked = row.configuration.asks();
                     if asked && limiter.decisions < sample.requests {
                         problems.push(format!(
                             "{run}: the limiter decided {} times for {} requests",
@@ -454,7 +488,7 @@ impl BenchReport {
         );
         let _ = writeln!(
             out,
-            "| # | configuration | throughput (median) | min–max | p50 ms | p99 ms (median) | p99 min–max | vs (1) |"
+            "| # | configuration | throughput (median) | min–max | p50 ms | p99 ms (median) | p99 min–max | vs base |"
         );
         let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|");
         for row in &self.rows {
@@ -525,6 +559,27 @@ impl BenchReport {
                 cpu.max,
                 busy * 100.0,
                 thousands(1e6 / cpu.median),
+            );
+        }
+        let _ = writeln!(
+            out,
+            "\n\"vs base\" is the median throughput over (1)'s, and for (6) over (5)'s: the same \
+             static Envoy without the filter."
+        );
+        let ratio = |c: Configuration| {
+            self.rows
+                .iter()
+                .find(|r| r.configuration == c)
+                .and_then(|r| r.ratio_to_unlimited)
+        };
+        if let (Some(floor), Some(redis)) = (ratio(Configuration::RlsFloor), ratio(Configuration::Redis)) {
+            let _ = writeln!(
+                out,
+                "\nThe floor: with a rate-limit service that answers at once, Envoy keeps {:.1} % of \
+                 its throughput without the call, (6)/(5); the limiter in Redis keeps {:.1} %, (3)/(1). \
+                 No rate-limit service asked once per request keeps more than the floor on this machine.",
+                floor * 100.0,
+                redis * 100.0
             );
         }
         let _ = writeln!(out, "\nTargets:\n");
@@ -645,6 +700,8 @@ mod tests {
                     ..sample(1, alone, 0.5)
                 }],
             ),
+            (5, vec![sample(1, 2000.0, 1.5)]),
+            (6, vec![sample(1, 1300.0, 2.5)]),
         ]);
         BenchReport::new(
             Machine::default(),
@@ -680,11 +737,17 @@ mod tests {
     #[test]
     fn rows_compare_with_the_unlimited_median_and_targets_are_judged() {
         let report = made(1000.0, 40_000.0);
-        assert_eq!(report.rows.len(), 4);
+        assert_eq!(report.rows.len(), 6);
         assert_eq!(report.rows[0].per_second.median, 1100.0);
         assert_eq!(report.rows[0].ratio_to_unlimited, Some(1.0));
         assert_eq!(report.rows[2].ratio_to_unlimited, Some(1000.0 / 1100.0));
         assert_eq!(report.rows[3].ratio_to_unlimited, None);
+        assert_eq!(report.rows[4].ratio_to_unlimited, Some(2000.0 / 1100.0));
+        assert_eq!(
+            report.rows[5].ratio_to_unlimited,
+            Some(0.65),
+            "the floor is held against (5)"
+        );
         assert!(report.targets[0].pass);
         assert!(!report.targets[1].pass);
         assert!(report.ok());
@@ -699,6 +762,10 @@ mod tests {
         );
         assert!(markdown.contains("20.0 µs of CPU per decision"), "{markdown}");
         assert!(markdown.contains("≈ 50,000 decisions/s per core"), "{markdown}");
+        assert!(
+            markdown.contains("Envoy keeps 65.0 % of its throughput without the call, (6)/(5); the limiter in Redis keeps 90.9 %"),
+            "{markdown}"
+        );
         // Half of 0 CPUs (the default machine) per request: 0 µs.
         assert!(
             markdown.contains("| 1 | 50 % | 0.60 | 0.30 | 0.10 | 0 |"),

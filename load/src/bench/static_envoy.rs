@@ -30,6 +30,17 @@ pub struct StaticListener {
     pub address: SocketAddr,
     /// HTTP filters, in order; the router is added last.
     pub filters: Vec<Value>,
+    /// The route's `rate_limits` (what the `ratelimit` filter sends); empty for none.
+    pub rate_limits: Vec<Value>,
+}
+
+/// A gRPC service the static Envoy's filters call: an HTTP/2 cluster of one endpoint.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GrpcCluster {
+    /// The cluster's name, which the filter names.
+    pub name: &'static str,
+    /// Where the service listens.
+    pub address: SocketAddr,
 }
 
 /// The `jwt_authn` provider's name in [`jwt_authn`].
@@ -57,6 +68,45 @@ pub fn jwt_authn(issuer: &str, jwks: &Value, cache_size: Option<u32>) -> Value {
     })
 }
 
+/// `envoy.filters.http.ext_authz` asking the gRPC service of `cluster`, with the options the
+/// gateway's own ext_authz filter has (2 s timeout, fail closed with 503).
+pub fn ext_authz(cluster: &str) -> Value {
+    json!({
+        "name": "envoy.filters.http.ext_authz",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz",
+            "grpc_service": {"envoy_grpc": {"cluster_name": cluster}, "timeout": "2s"},
+            "transport_api_version": "V3",
+            "failure_mode_allow": false,
+            "status_on_error": {"code": 503},
+        },
+    })
+}
+
+/// `envoy.filters.http.ratelimit` asking the rate-limit service of `cluster` for `domain`,
+/// with the options the gateway's own filter has (500 ms timeout, fail open). Only routes
+/// with `rate_limits` ([`generic_rate_limit`]) call it.
+pub fn ratelimit(cluster: &str, domain: &str) -> Value {
+    json!({
+        "name": "envoy.filters.http.ratelimit",
+        "typed_config": {
+            "@type": "type.googleapis.com/envoy.extensions.filters.http.ratelimit.v3.RateLimit",
+            "domain": domain,
+            "timeout": "0.5s",
+            "failure_mode_deny": false,
+            "rate_limit_service": {
+                "grpc_service": {"envoy_grpc": {"cluster_name": cluster}},
+                "transport_api_version": "V3",
+            },
+        },
+    })
+}
+
+/// A route's `rate_limits` entry sending one descriptor, `generic_key` = `value`, per request.
+pub fn generic_rate_limit(value: &str) -> Value {
+    json!({"actions": [{"generic_key": {"descriptor_value": value}}]})
+}
+
 /// The `local_ratelimit` stat prefix in [`local_ratelimit`]; its counters are
 /// `<prefix>.http_local_rate_limit.{enabled,enforced,ok,rate_limited}`.
 pub const LOCAL_RATE_LIMIT_PREFIX: &str = "local_rate_limit";
@@ -79,22 +129,43 @@ pub fn local_ratelimit(tokens: u32) -> Value {
 }
 
 /// The bootstrap, as JSON (which Envoy reads as YAML too): `listeners`, each routing every
-/// request to `backend`, and an admin address on a free loopback port.
-pub fn bootstrap(node: &str, backend: SocketAddr, listeners: &[StaticListener]) -> Value {
+/// request to `backend`, the `grpc` clusters their filters call, and an admin address on a
+/// free loopback port.
+pub fn bootstrap(
+    node: &str,
+    backend: SocketAddr,
+    listeners: &[StaticListener],
+    grpc: &[GrpcCluster],
+) -> Value {
+    let mut clusters = vec![cluster(BACKEND_CLUSTER, backend)];
+    for service in grpc {
+        let mut cluster = cluster(service.name, service.address);
+        cluster["typed_extension_protocol_options"] = json!({
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                "@type": "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                "explicit_http_config": {"http2_protocol_options": {}},
+            },
+        });
+        clusters.push(cluster);
+    }
     json!({
         "node": {"id": node, "cluster": node},
         "admin": {"address": socket(SocketAddr::from(([127, 0, 0, 1], 0)))},
         "static_resources": {
             "listeners": listeners.iter().map(listener).collect::<Vec<_>>(),
-            "clusters": [{
-                "name": BACKEND_CLUSTER,
-                "type": "STATIC",
-                "connect_timeout": "1s",
-                "load_assignment": {
-                    "cluster_name": BACKEND_CLUSTER,
-                    "endpoints": [{"lb_endpoints": [{"endpoint": {"address": socket(backend)}}]}],
-                },
-            }],
+            "clusters": clusters,
+        },
+    })
+}
+
+fn cluster(name: &str, address: SocketAddr) -> Value {
+    json!({
+        "name": name,
+        "type": "STATIC",
+        "connect_timeout": "1s",
+        "load_assignment": {
+            "cluster_name": name,
+            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": socket(address)}}]}],
         },
     })
 }
@@ -106,6 +177,10 @@ fn socket(address: SocketAddr) -> Value {
 fn listener(listener: &StaticListener) -> Value {
     let name = &listener.name;
     let mut filters = listener.filters.clone();
+    let mut route = json!({"match": {"prefix": "/"}, "route": {"cluster": BACKEND_CLUSTER}});
+    if !listener.rate_limits.is_empty() {
+        route["route"]["rate_limits"] = Value::Array(listener.rate_limits.clone());
+    }
     filters.push(json!({
         "name": "envoy.filters.http.router",
         "typed_config": {"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
@@ -123,7 +198,7 @@ fn listener(listener: &StaticListener) -> Value {
                     "virtual_hosts": [{
                         "name": name,
                         "domains": ["*"],
-                        "routes": [{"match": {"prefix": "/"}, "route": {"cluster": BACKEND_CLUSTER}}],
+                        "routes": [route],
                     }],
                 },
                 "http_filters": filters,
@@ -254,14 +329,16 @@ mod tests {
                 name: "open".into(),
                 address: at(9001),
                 filters: Vec::new(),
+                rate_limits: Vec::new(),
             },
             StaticListener {
                 name: "native".into(),
                 address: at(9002),
                 filters: vec![local_ratelimit(1_000_000_000)],
+                rate_limits: Vec::new(),
             },
         ];
-        let boot = bootstrap("node", at(9000), &listeners);
+        let boot = bootstrap("node", at(9000), &listeners, &[]);
         let open = http_filters(&boot, 0);
         assert_eq!(open.len(), 1);
         assert_eq!(open[0]["name"], "envoy.filters.http.router");

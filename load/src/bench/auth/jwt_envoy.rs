@@ -1,12 +1,13 @@
 //! The auth benchmark's static Envoy ([`StaticEnvoy`]): one listener with Envoy's native
-//! `jwt_authn` filter in front of the echo backend, and one without it (a control: the same
-//! static Envoy, no auth).
+//! `jwt_authn` filter in front of the echo backend, one without it (a control: the same
+//! static Envoy, no auth), and one with `ext_authz` to a service that answers at once (the
+//! floor of any ext_authz enforcer).
 
 use std::net::SocketAddr;
 
 use serde_json::Value;
 
-use crate::bench::static_envoy::{self, StaticListener};
+use crate::bench::static_envoy::{self, GrpcCluster, StaticListener};
 pub use crate::bench::static_envoy::{JWT_PROVIDER as PROVIDER, StaticEnvoy, free_loopback};
 
 /// What the static Envoy verifies tokens against and where it sends requests.
@@ -24,7 +25,14 @@ pub struct JwtEnvoyConfig {
     pub secured: SocketAddr,
     /// The listener without it.
     pub open: SocketAddr,
+    /// The listener with `ext_authz` to `authorizer`.
+    pub floor: SocketAddr,
+    /// The no-op ext_authz service ([`crate::bench::noop::NoopAuthorizer`]).
+    pub authorizer: SocketAddr,
 }
+
+/// The cluster of the no-op ext_authz service.
+const AUTHORIZER_CLUSTER: &str = "noop_authz";
 
 /// The bootstrap, as JSON (which Envoy reads as YAML too).
 pub fn bootstrap(config: &JwtEnvoyConfig) -> Value {
@@ -37,14 +45,26 @@ pub fn bootstrap(config: &JwtEnvoyConfig) -> Value {
                 &config.jwks,
                 config.jwt_cache_size,
             )],
+            rate_limits: Vec::new(),
         },
         StaticListener {
             name: "open".into(),
             address: config.open,
             filters: Vec::new(),
+            rate_limits: Vec::new(),
+        },
+        StaticListener {
+            name: "ext_authz_noop".into(),
+            address: config.floor,
+            filters: vec![static_envoy::ext_authz(AUTHORIZER_CLUSTER)],
+            rate_limits: Vec::new(),
         },
     ];
-    static_envoy::bootstrap("portcullis-bench-auth", config.backend, &listeners)
+    let authorizer = GrpcCluster {
+        name: AUTHORIZER_CLUSTER,
+        address: config.authorizer,
+    };
+    static_envoy::bootstrap("portcullis-bench-auth", config.backend, &listeners, &[authorizer])
 }
 
 #[cfg(test)]
@@ -62,6 +82,8 @@ mod tests {
             jwt_cache_size: Some(100),
             secured: SocketAddr::from(([127, 0, 0, 1], 9001)),
             open: SocketAddr::from(([127, 0, 0, 1], 9002)),
+            floor: SocketAddr::from(([127, 0, 0, 1], 9003)),
+            authorizer: SocketAddr::from(([127, 0, 0, 1], 9004)),
         };
         let boot = bootstrap(&config);
         let listeners = &boot["static_resources"]["listeners"];
@@ -79,5 +101,19 @@ mod tests {
         assert_eq!(listeners[0]["address"]["socket_address"]["port_value"], 9001);
         assert_eq!(filters(1).len(), 1, "the open listener has the router only");
         assert_eq!(listeners[1]["address"]["socket_address"]["port_value"], 9002);
+        let floor = filters(2);
+        assert_eq!(floor[0]["name"], "envoy.filters.http.ext_authz");
+        let cluster = floor[0]["typed_config"]["grpc_service"]["envoy_grpc"]["cluster_name"].clone();
+        let clusters = boot["static_resources"]["clusters"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let authz = clusters.iter().find(|c| c["name"] == cluster);
+        let authz = authz.map(|c| &c["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]);
+        assert_eq!(
+            authz.map(|e| e["address"]["socket_address"]["port_value"].clone()),
+            Some(9004.into()),
+            "the ext_authz filter's cluster is the authorizer"
+        );
     }
 }

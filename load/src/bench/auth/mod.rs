@@ -10,11 +10,14 @@
 //! 4. the gateway's Envoy, an APK API on a plain-HTTP Gateway with APK's default
 //!    Authentication (OAuth2, mandatory): ext_authz to portcullis's enforcer; the same token;
 //! 5. as (3), each user cycling through its share of `--fresh-tokens` distinct tokens;
-//! 6. as (4), with those tokens.
+//! 6. as (4), with those tokens;
+//! 7. the static Envoy with `ext_authz` to a service that answers at once
+//!    ([`crate::bench::noop`]), the same token: the floor of any ext_authz enforcer, so the
+//!    report tells the price of the call from the price of portcullis's checks.
 //!
 //! The fresh tokens outnumber the enforcer's validated-token cache, and each user's share
 //! outnumbers jwt_authn's per-worker cache, so (5) and (6) pay a signature check on (nearly)
-//! every request where (3) and (4) show the caches. The six alternate `--repeats` times; each
+//! every request where (3) and (4) show the caches. The seven alternate `--repeats` times; each
 //! run is `--users` keep-alive connections ([`http::attack`]). Any answer but a 2xx fails the
 //! run; the p99 target (the enforcer within 1.3× of jwt_authn) is reported, never failed on.
 
@@ -25,6 +28,7 @@ pub mod resources;
 use crate::bench::command;
 use crate::bench::cpu::Processes;
 use crate::bench::http::{self, HttpTarget, Refusals, bearer};
+use crate::bench::noop;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -58,7 +62,8 @@ pub const REPORT_FILES: [&str; 2] = ["bench-auth.md", "bench-auth.json"];
                   embedded gateway, (2) no auth on a static Envoy (control), (3) Envoy's native \
                   jwt_authn on that static Envoy, (4) an APK API on the embedded gateway \
                   (ext_authz to the enforcer), each with one token for every request; then (5) \
-                  and (6) as (3) and (4) with fresh tokens. Alternated 1..6, 1..6, … Prints a \
+                  and (6) as (3) and (4) with fresh tokens; (7) ext_authz to a no-op service on the \
+                  static Envoy (the floor of the protocol). Alternated 1..7, 1..7, … Prints a \
                   Markdown table and writes it, with JSON, to OUT_DIR/bench-auth.{md,json}. \
                   Fails if any request got anything but a 2xx.",
     disable_version_flag = true
@@ -202,6 +207,9 @@ async fn with_gateway(
         thousands(fresh.len() as f64 + 1.0)
     );
 
+    let authorizer = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .context("binding the no-op ext_authz service")?;
     let config = JwtEnvoyConfig {
         issuer: idp.config().issuer.clone(),
         jwks: idp.jwks(),
@@ -209,18 +217,35 @@ async fn with_gateway(
         jwt_cache_size: options.jwt_cache_size(),
         secured: jwt_envoy::free_loopback()?,
         open: jwt_envoy::free_loopback()?,
+        floor: jwt_envoy::free_loopback()?,
+        authorizer: authorizer
+            .local_addr()
+            .context("the no-op ext_authz service's address")?,
     };
-    let envoy = StaticEnvoy::start(binary, &jwt_envoy::bootstrap(&config), &options.envoy_log_level).await?;
-    eprintln!(
-        "{COMMAND}: jwt_authn Envoy on {} (open: {})",
-        config.secured, config.open
-    );
-    let tokens = Tokens { one, fresh, forged };
-    let result = measure(options, gateway, &envoy, &config, listener, tokens).await;
-    let result = result.map_err(|e| e.context(format!("jwt_authn Envoy's log:\n{}", envoy.log_tail())));
-    if let Err(error) = envoy.stop().await {
-        eprintln!("{COMMAND}: {error:#}");
-    }
+    let (stop_authorizer, stopped) = tokio::sync::oneshot::channel::<()>();
+    let authorizer = tokio::spawn(noop::serve_authorizer(authorizer, async move {
+        let _ = stopped.await;
+    }));
+    let envoy = StaticEnvoy::start(binary, &jwt_envoy::bootstrap(&config), &options.envoy_log_level).await;
+    let result = match envoy {
+        Ok(envoy) => {
+            eprintln!(
+                "{COMMAND}: jwt_authn Envoy on {} (open: {}, ext_authz to a no-op service: {})",
+                config.secured, config.open, config.floor
+            );
+            let tokens = Tokens { one, fresh, forged };
+            let result = measure(options, gateway, &envoy, &config, listener, tokens).await;
+            let result =
+                result.map_err(|e| e.context(format!("jwt_authn Envoy's log:\n{}", envoy.log_tail())));
+            if let Err(error) = envoy.stop().await {
+                eprintln!("{COMMAND}: {error:#}");
+            }
+            result
+        }
+        Err(error) => Err(error),
+    };
+    let _ = stop_authorizer.send(());
+    let _ = authorizer.await;
     let (samples, order) = result?;
     let settings = Settings {
         users: options.users,
@@ -292,7 +317,7 @@ struct Tokens {
 
 type Samples = BTreeMap<Configuration, Vec<Sample>>;
 
-/// Checks every target, then runs the six in turn, `repeats` times.
+/// Checks every target, then runs the seven in turn, `repeats` times.
 async fn measure(
     options: &AuthOptions,
     gateway: &EmbeddedGateway,
@@ -338,18 +363,26 @@ async fn measure(
             target(listener, resources::SECURED_HOST, &fresh),
             401,
         ),
+        // The no-op service only looks for a credential, so a forged token passes.
+        (
+            Configuration::ExtAuthzFloor,
+            target(config.floor, resources::SECURED_HOST, &one),
+            401,
+        ),
     ];
     for (configuration, target, without) in &runs {
+        let checks_tokens = !target.tokens.is_empty() && *configuration != Configuration::ExtAuthzFloor;
         let refusals = Refusals {
             without_token: Some(*without),
-            forged: (!target.tokens.is_empty()).then(|| forged.clone()),
+            forged: checks_tokens.then(|| forged.clone()),
         };
         http::probe(target, &refusals)
             .await
             .with_context(|| format!("checking ({}) {}", configuration.number(), configuration.label()))?;
     }
     eprintln!(
-        "{COMMAND}: every route answers: 200 without auth; 401 without a token or with a forged one, 200 with one"
+        "{COMMAND}: every route answers: 200 without auth; 401 without a token or with a forged one \
+         (the no-op ext_authz: without a credential), 200 with one"
     );
     let envoys: Vec<u32> = [gateway.envoy().and_then(|e| e.pid()), envoy.pid()]
         .into_iter()
@@ -388,7 +421,7 @@ async fn measure(
             samples.entry(*configuration).or_default().push(sample);
         }
     }
-    Ok((samples, format!("(1)–(6) alternated ×{}", options.repeats)))
+    Ok((samples, format!("(1)–(7) alternated ×{}", options.repeats)))
 }
 
 /// Writes the report's Markdown and JSON files into `dir` (created if need be); returns
@@ -436,9 +469,9 @@ mod tests {
     }
 
     /// The whole benchmark, tiny: both Envoys, the gateway, every route checked (a forged
-    /// token refused), six configurations measured without a failed request.
+    /// token refused), seven configurations measured without a failed request.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_tiny_benchmark_measures_all_six_without_failures() -> Result<()> {
+    async fn a_tiny_benchmark_measures_all_seven_without_failures() -> Result<()> {
         let dir = tempfile::tempdir()?;
         let out = dir.path().join("reports");
         let out = out.to_string_lossy();
@@ -462,7 +495,7 @@ mod tests {
         let markdown = report.markdown();
         assert!(report.ok(), "{:?}\n{markdown}", report.problems);
         let numbers: Vec<usize> = report.rows.iter().map(|r| r.number).collect();
-        assert_eq!(numbers, [1, 2, 3, 4, 5, 6]);
+        assert_eq!(numbers, [1, 2, 3, 4, 5, 6, 7]);
         for row in &report.rows {
             assert!(row.requests > 0 && row.failures == 0, "{}", row.label);
             assert_eq!(
@@ -476,7 +509,7 @@ mod tests {
         assert_eq!(report.targets.len(), 2);
         let files = write(&report, dir.path())?;
         let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&files[1])?)?;
-        assert_eq!(json["rows"].as_array().map(Vec::len), Some(6));
+        assert_eq!(json["rows"].as_array().map(Vec::len), Some(7));
         Ok(())
     }
 

@@ -26,17 +26,21 @@ pub enum Configuration {
     JwtAuthnFresh,
     /// (6) As (4), with the fresh tokens.
     EnforcerFresh,
+    /// (7) The static Envoy with `ext_authz` to a service that answers at once, the same
+    /// token: the floor of any ext_authz enforcer.
+    ExtAuthzFloor,
 }
 
 impl Configuration {
     /// Every configuration, in the order they alternate.
-    pub const ALL: [Configuration; 6] = [
+    pub const ALL: [Configuration; 7] = [
         Configuration::NoAuth,
         Configuration::StaticNoAuth,
         Configuration::JwtAuthnOneToken,
         Configuration::EnforcerOneToken,
         Configuration::JwtAuthnFresh,
         Configuration::EnforcerFresh,
+        Configuration::ExtAuthzFloor,
     ];
 
     /// Its number in the table.
@@ -48,6 +52,7 @@ impl Configuration {
             Configuration::EnforcerOneToken => 4,
             Configuration::JwtAuthnFresh => 5,
             Configuration::EnforcerFresh => 6,
+            Configuration::ExtAuthzFloor => 7,
         }
     }
 
@@ -60,13 +65,16 @@ impl Configuration {
             Configuration::EnforcerOneToken => "portcullis enforcer, one token",
             Configuration::JwtAuthnFresh => "Envoy jwt_authn, fresh tokens",
             Configuration::EnforcerFresh => "portcullis enforcer, fresh tokens",
+            Configuration::ExtAuthzFloor => "Envoy ext_authz to a no-op service, one token",
         }
     }
 
-    /// For an enforcer configuration, the jwt_authn one it is held against.
+    /// For an ext_authz configuration, the jwt_authn one it is held against.
     pub fn native(self) -> Option<Configuration> {
         match self {
-            Configuration::EnforcerOneToken => Some(Configuration::JwtAuthnOneToken),
+            Configuration::EnforcerOneToken | Configuration::ExtAuthzFloor => {
+                Some(Configuration::JwtAuthnOneToken)
+            }
             Configuration::EnforcerFresh => Some(Configuration::JwtAuthnFresh),
             _ => None,
         }
@@ -76,7 +84,7 @@ impl Configuration {
 /// One configuration over every repeat.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Row {
-    /// Its number, 1 to 6.
+    /// Its number, 1 to 7.
     pub number: usize,
     /// Which.
     pub configuration: Configuration,
@@ -262,7 +270,7 @@ impl AuthReport {
                 against(native, |r| r.p50_ms),
                 against(native, |r| r.per_second),
             );
-            if let Some(native) = native {
+            if let Some(native) = native.filter(|_| row.configuration != Configuration::ExtAuthzFloor) {
                 targets.push(Target {
                     goal: format!(
                         "({}) {} p99 ≤ {P99_TARGET}× ({}) {} p99",
@@ -417,6 +425,26 @@ impl AuthReport {
                 .map_or_else(|| "not measured".to_string(), |r| format!("{r:.2}×"));
             let _ = writeln!(out, "- {verdict}: {} — measured {measured}", target.goal);
         }
+        let row = |c: Configuration| self.rows.iter().find(|r| r.configuration == c);
+        if let (Some(floor), Some(enforcer)) = (
+            row(Configuration::ExtAuthzFloor),
+            row(Configuration::EnforcerOneToken),
+        ) {
+            let times = |r: Option<f64>| r.map_or_else(|| "–".to_string(), |r| format!("{r:.2}×"));
+            let _ = writeln!(
+                out,
+                "\nThe floor: ({}) asks a service that answers at once, so it is what the ext_authz call \
+                 alone costs whatever the service does: p99 {} of jwt_authn's (p50 {}), against {} \
+                 (p50 {}) for the enforcer; throughput {} of jwt_authn's against {}.",
+                floor.number,
+                times(floor.p99_vs_jwt_authn),
+                times(floor.p50_vs_jwt_authn),
+                times(enforcer.p99_vs_jwt_authn),
+                times(enforcer.p50_vs_jwt_authn),
+                times(floor.throughput_vs_jwt_authn),
+                times(enforcer.throughput_vs_jwt_authn),
+            );
+        }
         let requests: u64 = self.rows.iter().map(|r| r.requests).sum();
         let _ = writeln!(out);
         if self.problems.is_empty() {
@@ -501,6 +529,7 @@ mod tests {
             ),
             (Configuration::JwtAuthnFresh, vec![sample(1, 500.0, 8.0)]),
             (Configuration::EnforcerFresh, vec![sample(1, 400.0, 8.0)]),
+            (Configuration::ExtAuthzFloor, vec![sample(1, 704.0, 4.5)]),
         ]);
         AuthReport::new(
             Machine {
@@ -536,7 +565,10 @@ mod tests {
         assert!((us - 1e6 / 1100.0).abs() < 1e-6, "{us}");
         let envoy = row(Configuration::NoAuth).envoy_cpu_us_per_request.unwrap_or(0.0);
         assert!((envoy - 0.3e6 / 1100.0).abs() < 1e-6, "{envoy}");
-        assert_eq!(report.targets.len(), 2);
+        let floor = row(Configuration::ExtAuthzFloor);
+        assert_eq!(floor.p99_vs_jwt_authn, Some(1.5));
+        assert_eq!(floor.throughput_vs_jwt_authn, Some(0.8));
+        assert_eq!(report.targets.len(), 2, "the floor is measured, not a target");
         assert!(!report.targets[0].pass);
         assert!(report.targets[1].pass);
         let markdown = report.markdown();
@@ -549,6 +581,11 @@ mod tests {
         assert!(markdown.contains("- PASS: (6)"));
         assert!(
             markdown.contains("| 1 | 50 % | 0.60 | 0.30 | 0.10 | 909 | 545 | 273 |"),
+            "{markdown}"
+        );
+        assert!(
+            markdown
+                .contains("p99 1.50× of jwt_authn's (p50 1.50×), against 2.00× (p50 2.00×) for the enforcer"),
             "{markdown}"
         );
         assert!(made(3.9).targets[0].pass);

@@ -8,12 +8,15 @@
 //!    ext_authz to the enforcer) and a RateLimitPolicy too high to throttle (the limiter,
 //!    counting in memory);
 //! 4. the same on a second gateway whose limiter counts in Redis (a Valkey started for the
-//!    run).
+//!    run);
+//! 5. the static Envoy with `ext_authz` and `ratelimit` calling services that answer at once
+//!    ([`crate::bench::noop`]): the floor of (3), what the two calls cost in Envoy whatever
+//!    the services do.
 //!
 //! Every request carries the same token, which (2)–(4) verify against the same key. Before
 //! measuring, each configuration is checked: 401 without a token and with a forged one, 200
 //! with the token, and the counters of its filters moved (jwt_authn, local_ratelimit, the
-//! enforcer's check calls, the limiter's decisions). The four alternate `--repeats` times
+//! enforcer's check calls, the limiter's decisions, the no-op services' calls). The five alternate `--repeats` times
 //! ([`http::attack`]); every run must be answered 2xx and its filters must have been called
 //! for every request, or the run fails. Requests/s, p50/p99/p99.9 and CPU seconds per 1,000
 //! requests (this process, the Envoys, Redis) are reported with their ratio to (1) in the same
@@ -42,8 +45,8 @@ use crate::bench::cpu::{self, Processes};
 use crate::bench::http::{self, HttpTarget, Refusals};
 use crate::bench::report::{Machine, thousands};
 use crate::bench::sample::Sample;
-use crate::bench::static_envoy::{self, LOCAL_RATE_LIMIT_PREFIX, StaticEnvoy, StaticListener};
-use crate::bench::{command, redis};
+use crate::bench::static_envoy::{self, GrpcCluster, LOCAL_RATE_LIMIT_PREFIX, StaticEnvoy, StaticListener};
+use crate::bench::{command, noop, redis};
 use issuer::BenchIssuer;
 pub use report::{Calls, Configuration, GatewayReport, LoadAverage, Row, Run, Settings, Target};
 
@@ -56,6 +59,11 @@ pub const REPORT_FILES: [&str; 2] = ["bench-gateway.md", "bench-gateway.json"];
 /// `local_ratelimit`'s bucket: a billion tokens a second is never drained here.
 const LOCAL_RATE_LIMIT_TOKENS: u32 = 1_000_000_000;
 
+/// The static Envoy's cluster of the no-op ext_authz service.
+const NOOP_AUTHZ_CLUSTER: &str = "noop_authz";
+/// The static Envoy's cluster of the no-op rate-limit service.
+const NOOP_RATE_LIMIT_CLUSTER: &str = "noop_rate_limit";
+
 /// The command line.
 #[derive(Clone, Debug, Parser)]
 #[command(
@@ -66,8 +74,9 @@ const LOCAL_RATE_LIMIT_TOKENS: u32 = 1_000_000_000;
                   backend: (1) a static Envoy with only the router, (2) the same with Envoy's \
                   jwt_authn and local_ratelimit, (3) the embedded gateway with an APK API \
                   requiring OAuth2 (the enforcer) and a RateLimitPolicy (the limiter in \
-                  memory), (4) the same with the limiter's counters in Redis. Alternated \
-                  1,2,3,4,1,2,3,4,… Reports requests/s, p50/p99/p99.9 latency and CPU seconds \
+                  memory), (4) the same with the limiter's counters in Redis, (5) the static \
+                  Envoy calling no-op ext_authz and rate-limit services (the floor of (3)). \
+                  Alternated 1,2,3,4,5,1,2,… Reports requests/s, p50/p99/p99.9 latency and CPU seconds \
                   per 1,000 requests, each with its ratio to (1), and the targets of issue 6 \
                   (PASS/MISS). Prints a Markdown table and writes it, with JSON, to \
                   OUT_DIR/bench-gateway.{md,json}. Fails if any request got anything but a 2xx \
@@ -189,7 +198,7 @@ pub async fn run(options: &GatewayBenchOptions) -> Result<GatewayReport> {
         seconds: options.seconds,
         warmup_seconds: options.warmup,
         repeats: options.repeats,
-        order: format!("(1),(2),(3),(4) alternated ×{}", options.repeats),
+        order: format!("(1)–(5) alternated ×{}", options.repeats),
         load_before,
         load_after,
     };
@@ -262,18 +271,59 @@ impl Setup<'_> {
         }
     }
 
+    /// Starts the no-op services of (5), then the static Envoy; measures; stops them.
     async fn with_static_envoy(
         &self,
         memory: &Gateway,
         shared: &Gateway,
     ) -> Result<(Runs, Option<LoadAverage>, Option<LoadAverage>)> {
+        let bind = || tokio::net::TcpListener::bind(("127.0.0.1", 0));
+        let authorizer = bind().await.context("binding the no-op ext_authz service")?;
+        let rate_limiter = bind().await.context("binding the no-op rate-limit service")?;
+        let services = [
+            GrpcCluster {
+                name: NOOP_AUTHZ_CLUSTER,
+                address: authorizer.local_addr().context("the no-op ext_authz address")?,
+            },
+            GrpcCluster {
+                name: NOOP_RATE_LIMIT_CLUSTER,
+                address: rate_limiter
+                    .local_addr()
+                    .context("the no-op rate-limit address")?,
+            },
+        ];
+        let (stop_services, stopped) = tokio::sync::watch::channel(());
+        let until_stopped = |mut stopped: tokio::sync::watch::Receiver<()>| async move {
+            let _ = stopped.changed().await;
+        };
+        let served = [
+            tokio::spawn(noop::serve_authorizer(authorizer, until_stopped(stopped.clone()))),
+            tokio::spawn(noop::serve_rate_limiter(rate_limiter, until_stopped(stopped))),
+        ];
+        let result = self.with_static_envoy_and(memory, shared, &services).await;
+        let _ = stop_services.send(());
+        for task in served {
+            let _ = task.await;
+        }
+        result
+    }
+
+    /// Starts the static Envoy, its floor listener calling `services`; measures; stops it.
+    async fn with_static_envoy_and(
+        &self,
+        memory: &Gateway,
+        shared: &Gateway,
+        services: &[GrpcCluster],
+    ) -> Result<(Runs, Option<LoadAverage>, Option<LoadAverage>)> {
         let bare = static_envoy::free_loopback()?;
         let native = static_envoy::free_loopback()?;
+        let floor = static_envoy::free_loopback()?;
         let listeners = [
             StaticListener {
                 name: "bare".into(),
                 address: bare,
                 filters: Vec::new(),
+                rate_limits: Vec::new(),
             },
             StaticListener {
                 name: "native".into(),
@@ -282,17 +332,30 @@ impl Setup<'_> {
                     static_envoy::jwt_authn(issuer::ISSUER, &self.issuer.jwks(), None),
                     static_envoy::local_ratelimit(LOCAL_RATE_LIMIT_TOKENS),
                 ],
+                rate_limits: Vec::new(),
+            },
+            StaticListener {
+                name: "floor".into(),
+                address: floor,
+                filters: vec![
+                    static_envoy::ext_authz(NOOP_AUTHZ_CLUSTER),
+                    static_envoy::ratelimit(NOOP_RATE_LIMIT_CLUSTER, "bench"),
+                ],
+                rate_limits: vec![static_envoy::generic_rate_limit("bench")],
             },
         ];
-        let bootstrap = static_envoy::bootstrap("portcullis-bench-gateway", self.echo, &listeners);
+        let bootstrap = static_envoy::bootstrap("portcullis-bench-gateway", self.echo, &listeners, services);
         let envoy = StaticEnvoy::start(self.binary, &bootstrap, &self.options.envoy_log_level).await?;
         eprintln!(
-            "{COMMAND}: static Envoy on {bare} (router only) and {native} (jwt_authn + local_ratelimit); \
-             gateways on {} (limiter in memory) and {} (limiter in Redis)",
+            "{COMMAND}: static Envoy on {bare} (router only), {native} (jwt_authn + local_ratelimit) \
+             and {floor} (no-op ext_authz + rate-limit services); gateways on {} (limiter in memory) \
+             and {} (limiter in Redis)",
             memory.listener, shared.listener
         );
         let token = self.issuer.token()?;
-        let result = self.measure(&envoy, bare, native, memory, shared, token).await;
+        let result = self
+            .measure(&envoy, [bare, native, floor], memory, shared, token)
+            .await;
         let result = result.map_err(|e| e.context(format!("static Envoy's log:\n{}", envoy.log_tail())));
         if let Err(error) = envoy.stop().await {
             eprintln!("{COMMAND}: {error:#}");
@@ -300,16 +363,17 @@ impl Setup<'_> {
         result
     }
 
-    /// Checks the four configurations, then runs them in turn, `repeats` times.
+    /// Checks the five configurations, then runs them in turn, `repeats` times; `statics` are
+    /// the static Envoy's bare, native and floor listeners.
     async fn measure(
         &self,
         envoy: &StaticEnvoy,
-        bare: SocketAddr,
-        native: SocketAddr,
+        statics: [SocketAddr; 3],
         memory: &Gateway,
         shared: &Gateway,
         token: HeaderValue,
     ) -> Result<(Runs, Option<LoadAverage>, Option<LoadAverage>)> {
+        let [bare, native, floor] = statics;
         let tokens = Arc::new(vec![token]);
         // Every configuration gets the same request, token included: only the filters differ.
         let target = |address, limited| {
@@ -345,6 +409,16 @@ impl Setup<'_> {
                 secured,
                 Meter::Gateway(&shared.gateway),
             ),
+            // The no-op authorizer only looks for a credential: a forged token passes.
+            (
+                Configuration::CallsFloor,
+                target(floor, false),
+                Refusals {
+                    without_token: Some(401),
+                    forged: None,
+                },
+                Meter::Floor(envoy),
+            ),
         ];
         for (configuration, target, refusals, meter) in &plan {
             let at = || format!("checking ({}) {}", configuration.number(), configuration.label());
@@ -361,8 +435,9 @@ impl Setup<'_> {
             }
         }
         eprintln!(
-            "{COMMAND}: every configuration answers 200 with the token; (2)–(4) 401 without it \
-             and to a forged one; jwt_authn, local_ratelimit, the enforcer and the limiter counted"
+            "{COMMAND}: every configuration answers 200 with the token; (2)–(5) 401 without it \
+             and (2)–(4) to a forged one; jwt_authn, local_ratelimit, the enforcer, the limiter and \
+             the no-op services counted"
         );
         let envoys: Vec<u32> = [
             envoy.pid(),
@@ -442,6 +517,8 @@ enum Meter<'a> {
     Native(&'a StaticEnvoy),
     /// The gateway's Envoy's calls to the enforcer, and its limiter's stats.
     Gateway(&'a EmbeddedGateway),
+    /// The static Envoy's calls to the no-op services.
+    Floor(&'a StaticEnvoy),
 }
 
 impl Meter<'_> {
@@ -482,6 +559,18 @@ impl Meter<'_> {
                     ..Calls::default()
                 })
             }
+            Meter::Floor(envoy) => {
+                let name = |cluster: &str| format!("cluster.{cluster}.upstream_rq_total");
+                let (authz, limit) = (name(NOOP_AUTHZ_CLUSTER), name(NOOP_RATE_LIMIT_CLUSTER));
+                let counters = envoy
+                    .counters(&format!("^{}$|^{}$", regex_escape(&authz), regex_escape(&limit)))
+                    .await?;
+                Ok(Calls {
+                    noop_authz_calls: Some(counters.get(&authz).copied().unwrap_or(0)),
+                    noop_rate_limit_calls: Some(counters.get(&limit).copied().unwrap_or(0)),
+                    ..Calls::default()
+                })
+            }
         }
     }
 }
@@ -496,6 +585,8 @@ impl Calls {
             enforcer_calls: minus(self.enforcer_calls, after.enforcer_calls),
             limiter_decisions: minus(self.limiter_decisions, after.limiter_decisions),
             limiter_store_errors: minus(self.limiter_store_errors, after.limiter_store_errors),
+            noop_authz_calls: minus(self.noop_authz_calls, after.noop_authz_calls),
+            noop_rate_limit_calls: minus(self.noop_rate_limit_calls, after.noop_rate_limit_calls),
         }
     }
 
@@ -506,6 +597,8 @@ impl Calls {
             ("local_ratelimit", self.local_rate_limit_ok),
             ("the enforcer", self.enforcer_calls),
             ("the limiter", self.limiter_decisions),
+            ("the no-op ext_authz service", self.noop_authz_calls),
+            ("the no-op rate-limit service", self.noop_rate_limit_calls),
         ]
         .into_iter()
         .filter(|(_, count)| *count == Some(0))

@@ -24,15 +24,19 @@ pub enum Configuration {
     GatewayInMemory,
     /// (4) The same with the limiter's counters in Redis.
     GatewayRedis,
+    /// (5) The static Envoy with `ext_authz` and `ratelimit` calling services that answer at
+    /// once: the floor of (3), what the two calls cost whatever the services do.
+    CallsFloor,
 }
 
 impl Configuration {
     /// Every configuration, in the order they alternate.
-    pub const ALL: [Configuration; 4] = [
+    pub const ALL: [Configuration; 5] = [
         Configuration::BareEnvoy,
         Configuration::NativeFilters,
         Configuration::GatewayInMemory,
         Configuration::GatewayRedis,
+        Configuration::CallsFloor,
     ];
 
     /// Its number in the table.
@@ -42,6 +46,7 @@ impl Configuration {
             Configuration::NativeFilters => 2,
             Configuration::GatewayInMemory => 3,
             Configuration::GatewayRedis => 4,
+            Configuration::CallsFloor => 5,
         }
     }
 
@@ -52,6 +57,7 @@ impl Configuration {
             Configuration::NativeFilters => "Envoy + jwt_authn + local_ratelimit",
             Configuration::GatewayInMemory => "portcullis: enforcer + limiter in memory",
             Configuration::GatewayRedis => "portcullis: enforcer + limiter in Redis",
+            Configuration::CallsFloor => "Envoy + ext_authz + ratelimit to no-op services (floor of 3)",
         }
     }
 }
@@ -70,6 +76,10 @@ pub struct Calls {
     pub limiter_decisions: Option<u64>,
     /// (3), (4) Failed calls to the limiter's counter store (each answered fail-open).
     pub limiter_store_errors: Option<u64>,
+    /// (5) Check calls to the no-op ext_authz service.
+    pub noop_authz_calls: Option<u64>,
+    /// (5) Calls to the no-op rate-limit service.
+    pub noop_rate_limit_calls: Option<u64>,
 }
 
 impl Calls {
@@ -81,6 +91,11 @@ impl Calls {
             ("local_ratelimit counted", self.local_rate_limit_ok),
             ("the enforcer was asked", self.enforcer_calls),
             ("the limiter decided", self.limiter_decisions),
+            ("the no-op ext_authz service was asked", self.noop_authz_calls),
+            (
+                "the no-op rate-limit service was asked",
+                self.noop_rate_limit_calls,
+            ),
         ] {
             if let Some(count) = count
                 && count < requests
@@ -491,6 +506,26 @@ impl GatewayReport {
             };
             let _ = writeln!(out, "- {verdict}: {} — measured {measured}", target.goal);
         }
+        let vs_bare = |c: Configuration| {
+            self.rows
+                .iter()
+                .find(|r| r.configuration == c)
+                .and_then(|r| r.per_second.vs_bare)
+                .map(|s| s.median)
+        };
+        if let (Some(floor), Some(gateway)) = (
+            vs_bare(Configuration::CallsFloor),
+            vs_bare(Configuration::GatewayInMemory),
+        ) {
+            let _ = writeln!(
+                out,
+                "\nThe floor: (5) makes the same two calls per request as (3) to services that answer \
+                 at once, and keeps {:.1} % of (1)'s requests/s; (3) keeps {:.1} %. What lies between \
+                 (1) and (5) is the price of the calls in Envoy, whatever the services do.",
+                floor * 100.0,
+                gateway * 100.0
+            );
+        }
         let requests: u64 = self.rows.iter().map(|r| r.requests).sum();
         let _ = writeln!(out);
         if self.problems.is_empty() {
@@ -499,8 +534,8 @@ impl GatewayReport {
                 "Every one of {} counted requests (and every warm-up request) got a 2xx; each \
                  configuration's filters were called for every request (jwt_authn and \
                  local_ratelimit counters on (2), the enforcer's check calls and the limiter's \
-                 decisions on (3) and (4), with the limiter's header on every answer), with no \
-                 counter store error.",
+                 decisions on (3) and (4), with the limiter's header on every answer, both no-op \
+                 services on (5)), with no counter store error.",
                 thousands(requests as f64)
             );
         } else {
@@ -594,6 +629,11 @@ mod tests {
             local_rate_limit_ok: Some(10_000),
             ..Calls::default()
         };
+        let floor = Calls {
+            noop_authz_calls: Some(10_000),
+            noop_rate_limit_calls: Some(10_000),
+            ..Calls::default()
+        };
         let runs = BTreeMap::from([
             (
                 Configuration::BareEnvoy,
@@ -620,6 +660,10 @@ mod tests {
                     run(2, redis_rps * 2.0, 6.0, gateway(10_000)),
                 ],
             ),
+            (
+                Configuration::CallsFloor,
+                vec![run(1, 970.0, 2.2, floor), run(2, 1960.0, 4.4, floor)],
+            ),
         ]);
         GatewayReport::new(
             Machine {
@@ -636,7 +680,7 @@ mod tests {
     fn ratios_are_paired_by_repeat_and_targets_judged() {
         let report = made([950.0, 1800.0], 800.0);
         assert!(report.ok(), "{:?}", report.problems);
-        assert_eq!(report.rows.len(), 4);
+        assert_eq!(report.rows.len(), 5);
         let in_memory = &report.rows[2];
         // 950/1000 and 1800/2000: 0.95 and 0.90, median 0.925.
         let vs = in_memory.per_second.vs_bare.expect("a ratio");
@@ -675,6 +719,12 @@ mod tests {
             markdown.contains("load average 1.50 2.00 2.50 before, unknown after"),
             "{markdown}"
         );
+        // (5): 0.97 and 0.98.
+        assert!(
+            markdown.contains("keeps 97.5 % of (1)'s requests/s; (3) keeps 92.5 %"),
+            "{markdown}"
+        );
+        assert_eq!(report.targets.len(), 3, "the floor is measured, not a target");
         assert!(made([1000.0, 2000.0], 900.0).targets[2].pass);
     }
 
