@@ -254,24 +254,14 @@ async fn response_metadata(world: &mut GatewayWorld, name: String, value: String
 
 #[then(expr = "the gRPC calls were split between backends in namespace {string}:")]
 async fn split(world: &mut GatewayWorld, namespace: String, step: &Step) -> StepResult {
-    let table = step
-        .table
-        .as_ref()
-        .context("the step needs a | backend | percent | table")?;
-    let total = world.grpc_batch.len();
-    ensure!(total > 0, "no batch of gRPC calls was made");
-    for row in table.rows.iter().skip(1) {
-        let backend = &row[0];
-        let percent: f64 = row[1].parse().with_context(|| format!("percent {:?}", row[1]))?;
-        let hits = world
-            .grpc_batch
-            .iter()
-            .filter_map(|a| a.response.as_ref().and_then(|r| r.context()))
-            .filter(|c| c.pod.starts_with(backend.as_str()) && c.namespace == namespace)
-            .count();
-        crate::steps::check_share(backend, hits, total, percent, "calls")?;
-    }
-    Ok(())
+    ensure!(!world.grpc_batch.is_empty(), "no batch of gRPC calls was made");
+    let served: Vec<(&str, &str)> = world
+        .grpc_batch
+        .iter()
+        .filter_map(|a| a.response.as_ref().and_then(|r| r.context()))
+        .map(|c| (c.pod.as_str(), c.namespace.as_str()))
+        .collect();
+    crate::steps::check_split(step, &namespace, world.grpc_batch.len(), &served, "calls")
 }
 
 #[then(expr = "some of the gRPC calls ended with status {string}")]

@@ -379,25 +379,38 @@ async fn issuer_condition(
 
 #[then(expr = "the requests were split between backends in namespace {string}:")]
 async fn split(world: &mut GatewayWorld, namespace: String, step: &Step) -> StepResult {
+    ensure!(!world.batch.is_empty(), "no batch of requests was sent");
+    let served: Vec<(&str, &str)> = world
+        .batch
+        .iter()
+        .filter_map(|e| e.echo.as_ref())
+        .map(|echo| (echo.pod.as_str(), echo.namespace.as_str()))
+        .collect();
+    check_split(step, &namespace, world.batch.len(), &served, "requests")
+}
+
+/// Checks the step's `| backend | percent |` table against a batch of `total` requests, of
+/// which `served` are those a backend answered, as its (pod, namespace); a backend's pods are
+/// named after it.
+pub(crate) fn check_split(
+    step: &Step,
+    namespace: &str,
+    total: usize,
+    served: &[(&str, &str)],
+    what: &str,
+) -> StepResult {
     let table = step
         .table
         .as_ref()
         .context("the step needs a | backend | percent | table")?;
-    let total = world.batch.len();
-    ensure!(total > 0, "no batch of requests was sent");
     for row in table.rows.iter().skip(1) {
         let backend = &row[0];
         let percent: f64 = row[1].parse().with_context(|| format!("percent {:?}", row[1]))?;
-        let hits = world
-            .batch
+        let hits = served
             .iter()
-            .filter(|e| {
-                e.echo
-                    .as_ref()
-                    .is_some_and(|echo| echo.pod.starts_with(backend.as_str()) && echo.namespace == namespace)
-            })
+            .filter(|(pod, ns)| pod.starts_with(backend.as_str()) && *ns == namespace)
             .count();
-        check_share(backend, hits, total, percent, "requests")?;
+        check_share(backend, hits, total, percent, what)?;
     }
     Ok(())
 }
