@@ -301,19 +301,11 @@ async fn with_static_envoy(
         .echo_backends
         .get(ECHO_SERVICE)
         .with_context(|| format!("no echo backend for {ECHO_SERVICE}"))?;
-    let service = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .context("binding the no-op rate-limit service")?;
+    let service = noop::NoopService::start(noop::NoopKind::RateLimiter).await?;
     let cluster = static_envoy::GrpcCluster {
         name: NOOP_RATE_LIMIT_CLUSTER,
-        address: service
-            .local_addr()
-            .context("the no-op rate-limit service's address")?,
+        address: service.address(),
     };
-    let (stop_service, stopped) = tokio::sync::oneshot::channel::<()>();
-    let served = tokio::spawn(noop::serve_rate_limiter(service, async move {
-        let _ = stopped.await;
-    }));
     let result = async {
         let control = static_envoy::free_loopback()?;
         let floor = static_envoy::free_loopback()?;
@@ -347,8 +339,7 @@ async fn with_static_envoy(
         result
     }
     .await;
-    let _ = stop_service.send(());
-    let _ = served.await;
+    service.stop().await;
     result
 }
 

@@ -3,8 +3,9 @@
 //! Envoy's `ext_authz` or `ratelimit` filter costs per request whatever the service does — so
 //! a report can tell the price of the call from the price of portcullis's enforcer or limiter.
 
-use std::future::Future;
+use std::net::SocketAddr;
 
+use anyhow::{Context, Result};
 use envoy_types::ext_authz::v3::pb::{
     Authorization, AuthorizationServer, CheckRequest, CheckResponse, HttpStatusCode,
 };
@@ -15,6 +16,8 @@ use envoy_types::pb::envoy::service::ratelimit::v3::rate_limit_service_server::{
 };
 use envoy_types::pb::envoy::service::ratelimit::v3::{RateLimitRequest, RateLimitResponse};
 use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 use tonic::{Request, Response, Status};
 
 /// Allows a request that carries an `authorization` header and denies (401) one that does not,
@@ -65,14 +68,61 @@ impl RateLimitService for NoopRateLimiter {
     }
 }
 
-/// Serves [`NoopAuthorizer`] on `listener` until `shutdown`, as the enforcer is served.
-pub async fn serve_authorizer(listener: TcpListener, shutdown: impl Future<Output = ()>) {
-    let service = AuthorizationServer::new(NoopAuthorizer);
-    portcullis_grpc_serve::serve_until("no-op ext_authz", listener, service, shutdown).await;
+/// Which no-op service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoopKind {
+    /// [`NoopAuthorizer`], Envoy's ext_authz service.
+    Authorizer,
+    /// [`NoopRateLimiter`], Envoy's rate-limit service.
+    RateLimiter,
 }
 
-/// Serves [`NoopRateLimiter`] on `listener` until `shutdown`, as the limiter is served.
-pub async fn serve_rate_limiter(listener: TcpListener, shutdown: impl Future<Output = ()>) {
-    let service = RateLimitServiceServer::new(NoopRateLimiter);
-    portcullis_grpc_serve::serve_until("no-op rate-limit service", listener, service, shutdown).await;
+/// A no-op service served on a free loopback port (as the enforcer and the limiter are served,
+/// through [`portcullis_grpc_serve`]) until [`NoopService::stop`].
+pub struct NoopService {
+    address: SocketAddr,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<()>,
+}
+
+impl NoopService {
+    /// Binds a free loopback port and serves `kind` on it.
+    pub async fn start(kind: NoopKind) -> Result<Self> {
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .with_context(|| format!("binding the no-op {kind:?}"))?;
+        let address = listener
+            .local_addr()
+            .with_context(|| format!("the no-op {kind:?}'s address"))?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        let task = match kind {
+            NoopKind::Authorizer => tokio::spawn(portcullis_grpc_serve::serve_until(
+                "no-op ext_authz",
+                listener,
+                AuthorizationServer::new(NoopAuthorizer),
+                shutdown,
+            )),
+            NoopKind::RateLimiter => tokio::spawn(portcullis_grpc_serve::serve_until(
+                "no-op rate-limit service",
+                listener,
+                RateLimitServiceServer::new(NoopRateLimiter),
+                shutdown,
+            )),
+        };
+        Ok(NoopService { address, stop, task })
+    }
+
+    /// Where it listens.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Stops it and waits until it has.
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+    }
 }

@@ -207,9 +207,7 @@ async fn with_gateway(
         thousands(fresh.len() as f64 + 1.0)
     );
 
-    let authorizer = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .context("binding the no-op ext_authz service")?;
+    let authorizer = noop::NoopService::start(noop::NoopKind::Authorizer).await?;
     let config = JwtEnvoyConfig {
         issuer: idp.config().issuer.clone(),
         jwks: idp.jwks(),
@@ -218,14 +216,8 @@ async fn with_gateway(
         secured: jwt_envoy::free_loopback()?,
         open: jwt_envoy::free_loopback()?,
         floor: jwt_envoy::free_loopback()?,
-        authorizer: authorizer
-            .local_addr()
-            .context("the no-op ext_authz service's address")?,
+        authorizer: authorizer.address(),
     };
-    let (stop_authorizer, stopped) = tokio::sync::oneshot::channel::<()>();
-    let authorizer = tokio::spawn(noop::serve_authorizer(authorizer, async move {
-        let _ = stopped.await;
-    }));
     let envoy = StaticEnvoy::start(binary, &jwt_envoy::bootstrap(&config), &options.envoy_log_level).await;
     let result = match envoy {
         Ok(envoy) => {
@@ -244,8 +236,7 @@ async fn with_gateway(
         }
         Err(error) => Err(error),
     };
-    let _ = stop_authorizer.send(());
-    let _ = authorizer.await;
+    authorizer.stop().await;
     let (samples, order) = result?;
     let settings = Settings {
         users: options.users,

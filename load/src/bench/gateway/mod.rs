@@ -277,34 +277,27 @@ impl Setup<'_> {
         memory: &Gateway,
         shared: &Gateway,
     ) -> Result<(Runs, Option<LoadAverage>, Option<LoadAverage>)> {
-        let bind = || tokio::net::TcpListener::bind(("127.0.0.1", 0));
-        let authorizer = bind().await.context("binding the no-op ext_authz service")?;
-        let rate_limiter = bind().await.context("binding the no-op rate-limit service")?;
+        let authorizer = noop::NoopService::start(noop::NoopKind::Authorizer).await?;
+        let rate_limiter = match noop::NoopService::start(noop::NoopKind::RateLimiter).await {
+            Ok(service) => service,
+            Err(error) => {
+                authorizer.stop().await;
+                return Err(error);
+            }
+        };
         let services = [
             GrpcCluster {
                 name: NOOP_AUTHZ_CLUSTER,
-                address: authorizer.local_addr().context("the no-op ext_authz address")?,
+                address: authorizer.address(),
             },
             GrpcCluster {
                 name: NOOP_RATE_LIMIT_CLUSTER,
-                address: rate_limiter
-                    .local_addr()
-                    .context("the no-op rate-limit address")?,
+                address: rate_limiter.address(),
             },
         ];
-        let (stop_services, stopped) = tokio::sync::watch::channel(());
-        let until_stopped = |mut stopped: tokio::sync::watch::Receiver<()>| async move {
-            let _ = stopped.changed().await;
-        };
-        let served = [
-            tokio::spawn(noop::serve_authorizer(authorizer, until_stopped(stopped.clone()))),
-            tokio::spawn(noop::serve_rate_limiter(rate_limiter, until_stopped(stopped))),
-        ];
         let result = self.with_static_envoy_and(memory, shared, &services).await;
-        let _ = stop_services.send(());
-        for task in served {
-            let _ = task.await;
-        }
+        authorizer.stop().await;
+        rate_limiter.stop().await;
         result
     }
 
