@@ -274,7 +274,18 @@ pub fn is_resource_file(path: &Path) -> bool {
 /// does not depend on the file system's listing order). A control plane that reloads keeps a
 /// [`crate::folder::FolderCache`] instead, which re-reads only changed files.
 pub fn load_dir(dir: &Path) -> LoadReport {
-    let mut cache = crate::folder::FolderCache::new(dir);
-    cache.refresh();
-    cache.to_report()
+    use rayon::prelude::*;
+    let (files, walk_errors) = crate::folder::list_files(dir);
+    let parts: Vec<LoadReport> = files
+        .par_iter()
+        .map(|path| crate::folder::read_file(dir, path))
+        .collect();
+    let mut report = LoadReport::default();
+    for part in parts {
+        report.resources.extend(part.resources);
+        report.skipped.extend(part.skipped);
+        report.errors.extend(part.errors);
+    }
+    report.errors.extend(walk_errors);
+    report
 }

@@ -188,6 +188,46 @@ impl Snapshot {
         Ok(())
     }
 
+    /// Takes one object out, with its source; `None` when it is not here.
+    pub fn remove(&mut self, object: &ObjectRef) -> Option<(String, Resource)> {
+        let source = self.sources.remove(object)?;
+        let key = ObjectKey::new(object.namespace.as_str(), object.name.as_str());
+        let resource = match object.kind.as_str() {
+            "GatewayClass" => self
+                .gateway_classes
+                .remove(&object.name)
+                .map(Resource::GatewayClass),
+            "Gateway" => self.gateways.remove(&key).map(Resource::Gateway),
+            "HTTPRoute" => self.http_routes.remove(&key).map(Resource::HttpRoute),
+            "GRPCRoute" => self.grpc_routes.remove(&key).map(Resource::GrpcRoute),
+            "ReferenceGrant" => self.reference_grants.remove(&key).map(Resource::ReferenceGrant),
+            "Service" => self.services.remove(&key).map(Resource::Service),
+            "EndpointSlice" => self.endpoint_slices.remove(&key).map(Resource::EndpointSlice),
+            "Secret" => self.secrets.remove(&key).map(Resource::Secret),
+            "Namespace" => self.namespaces.remove(&object.name).map(Resource::Namespace),
+            "API" => self.apis.remove(&key).map(Resource::Api),
+            "RateLimitPolicy" => self
+                .rate_limit_policies
+                .remove(&key)
+                .map(Resource::RateLimitPolicy),
+            "Authentication" => self.authentications.remove(&key).map(Resource::Authentication),
+            "TokenIssuer" => self.token_issuers.remove(&key).map(Resource::TokenIssuer),
+            "Scope" => self.scopes.remove(&key).map(Resource::Scope),
+            "Backend" => self.backends.remove(&key).map(Resource::Backend),
+            "APIPolicy" => self.api_policies.remove(&key).map(Resource::ApiPolicy),
+            "BackendJWT" => self.backend_jwts.remove(&key).map(Resource::BackendJwt),
+            "Application" => self.applications.remove(&key).map(Resource::Application),
+            "ApplicationMapping" => self
+                .application_mappings
+                .remove(&key)
+                .map(Resource::ApplicationMapping),
+            "Subscription" => self.subscriptions.remove(&key).map(Resource::Subscription),
+            "ConfigMap" => self.config_maps.remove(&key).map(Resource::ConfigMap),
+            _ => None,
+        }?;
+        Some((source, resource))
+    }
+
     /// Labels of a namespace; empty when the namespace is not declared.
     pub fn namespace_labels(&self, namespace: &str) -> BTreeMap<String, String> {
         self.namespaces

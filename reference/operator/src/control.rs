@@ -10,12 +10,14 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use portcullis_echo::{EchoIdentity, EchoServer, pod_name};
 use portcullis_kube_source::KubeSource;
 use portcullis_limiter::{DescriptorConfig, DomainConfig, Limiter, LimiterConfig, Unit};
-use portcullis_model::{FolderCache, LoadReport, ObjectKey, Resource, SERVICE_NAME_LABEL, Snapshot};
+use portcullis_model::{
+    FolderCache, LoadError, LoadReport, ObjectKey, ObjectRef, Resource, SERVICE_NAME_LABEL, Skipped, Snapshot,
+};
 use portcullis_translate::envoy::rate_limit::RATE_LIMIT_DOMAIN;
 use portcullis_translate::ir::{
     APPLICATION_DESCRIPTOR, RateLimitRule, RateLimitUnit, SUBSCRIBED_API_DESCRIPTOR,
 };
-use portcullis_translate::{Statuses, TranslateInput, XdsResources, translate};
+use portcullis_translate::{Statuses, TranslateInput, Translation, XdsResources, translate};
 use portcullis_xds::XdsServer;
 use serde::Serialize;
 use tokio::sync::{Mutex, watch};
@@ -78,6 +80,69 @@ struct State {
     skipped_seen: BTreeSet<String>,
     folder: Option<FolderCache>,
     missing_kinds_reported: bool,
+}
+
+/// One reload's resources: the folder's snapshot, kept between reloads and updated in place,
+/// or a cluster's, built afresh.
+enum Resources<'a> {
+    Folder(&'a mut FolderCache),
+    Cluster(Box<ClusterResources>),
+}
+
+/// A cluster's objects as a snapshot, with what reading them reported.
+struct ClusterResources {
+    snapshot: Snapshot,
+    skipped: Vec<Skipped>,
+    errors: Vec<LoadError>,
+}
+
+impl ClusterResources {
+    fn new(report: LoadReport) -> Self {
+        let (snapshot, errors) = Snapshot::from_report(&report);
+        ClusterResources {
+            snapshot,
+            skipped: report.skipped,
+            errors,
+        }
+    }
+}
+
+impl Resources<'_> {
+    fn snapshot(&self) -> &Snapshot {
+        match self {
+            Resources::Folder(folder) => folder.snapshot(),
+            Resources::Cluster(cluster) => &cluster.snapshot,
+        }
+    }
+
+    fn skipped(&self) -> Vec<&Skipped> {
+        match self {
+            Resources::Folder(folder) => folder.skipped().collect(),
+            Resources::Cluster(cluster) => cluster.skipped.iter().collect(),
+        }
+    }
+
+    fn errors(&self) -> Vec<LoadError> {
+        match self {
+            Resources::Folder(folder) => folder.errors(),
+            Resources::Cluster(cluster) => cluster.errors.clone(),
+        }
+    }
+
+    /// Adds objects the source does not hold (for this reload only with a folder); returns
+    /// those refused because the source defines them.
+    fn add(&mut self, source: &str, extras: Vec<Resource>) -> Vec<ObjectRef> {
+        match self {
+            Resources::Folder(folder) => folder.add_extras(source, extras),
+            Resources::Cluster(cluster) => extras
+                .into_iter()
+                .filter_map(|resource| {
+                    let object = resource.object_ref();
+                    cluster.snapshot.insert(source, resource).err().map(|_| object)
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Reads the resources (a folder or a cluster) and programs the xDS server.
@@ -209,15 +274,29 @@ impl ControlPlane {
     /// the result (unchanged when nothing Envoy sees changed). Never fails on bad resources:
     /// those are reported in statuses and errors, and the rest is served.
     pub async fn reload(&self) -> Result<u64, OperatorError> {
+        self.reload_from(None).await
+    }
+
+    /// As [`ControlPlane::reload`], when only these paths of the folder may have changed (a
+    /// file watcher's events): the other files are not even looked at. A cluster source
+    /// reloads whole.
+    pub async fn reload_changed(&self, changed: Vec<PathBuf>) -> Result<u64, OperatorError> {
+        self.reload_from(Some(changed)).await
+    }
+
+    async fn reload_from(&self, changed: Option<Vec<PathBuf>>) -> Result<u64, OperatorError> {
         let mut guard = self.state.lock().await;
-        // One borrow per field, so the folder's reports can be read while other fields change.
+        // One borrow per field, so the folder's snapshot can be read while other fields change.
         let state = &mut *guard;
-        let cluster_report = match &self.source {
+        let mut resources = match &self.source {
             Source::Folder(dir) => {
                 // Only files that changed since the last reload are read and parsed again.
                 let mut folder = state.folder.take().unwrap_or_else(|| FolderCache::new(dir));
                 let (folder, refreshed) = tokio::task::spawn_blocking(move || {
-                    let stats = folder.refresh();
+                    let stats = match &changed {
+                        Some(paths) => folder.refresh_paths(paths),
+                        None => folder.refresh(),
+                    };
                     (folder, stats)
                 })
                 .await
@@ -228,8 +307,7 @@ impl ControlPlane {
                     removed = refreshed.removed,
                     "read the resource folder"
                 );
-                state.folder = Some(folder);
-                None
+                Resources::Folder(state.folder.insert(folder))
             }
             Source::Cluster { objects, .. } => {
                 if !state.missing_kinds_reported {
@@ -239,16 +317,11 @@ impl ControlPlane {
                     }
                     state.missing_kinds_reported = true;
                 }
-                Some(objects.report())
+                Resources::Cluster(Box::new(ClusterResources::new(objects.report())))
             }
         };
-        let reports: Vec<&LoadReport> = match (&cluster_report, &state.folder) {
-            (Some(report), _) => vec![report],
-            (None, Some(folder)) => folder.reports().collect(),
-            (None, None) => Vec::new(),
-        };
         let mut newly_skipped = Vec::new();
-        for skipped in reports.iter().flat_map(|report| &report.skipped) {
+        for skipped in resources.skipped() {
             let id = format!("{} {} {}", skipped.kind, skipped.name, skipped.source);
             if !state.skipped_seen.contains(&id) {
                 tracing::info!(source = %skipped.source, kind = %skipped.kind, name = %skipped.name, "skipping a kind portcullis does not serve");
@@ -256,68 +329,86 @@ impl ControlPlane {
             }
         }
         state.skipped_seen.extend(newly_skipped);
-        let (mut snapshot, load_errors) = Snapshot::from_reports(reports);
-        let mut errors: Vec<String> = load_errors.iter().map(ToString::to_string).collect();
+        let mut errors: Vec<String> = resources.errors().iter().map(ToString::to_string).collect();
         for error in &errors {
             tracing::warn!("{error}");
         }
         if let Some(profile) = &self.profile {
-            profile.add_to(&mut snapshot);
+            for object in resources.add("(apk profile)", profile.resources().to_vec()) {
+                tracing::debug!(%object, "the user's definition replaces the profile's");
+            }
         }
         let mut echo_backends = BTreeMap::new();
         if let Some(echo) = state.echo.as_mut() {
-            if let Err(error) = sync_echo_backends(echo, &mut snapshot).await {
+            let mut slices = Vec::new();
+            if let Err(error) = sync_echo_backends(echo, resources.snapshot(), &mut slices).await {
                 tracing::warn!("{error}");
                 errors.push(error.to_string());
             }
+            // A user's own slice with the same name wins; ours is only a stand-in.
+            resources.add("(echo backend)", slices);
             echo_backends = echo
                 .iter()
                 .map(|(k, s)| (k.to_string(), s.local_addr()))
                 .collect();
         }
-        let port_map = state.ports.allocate(&snapshot).clone();
-        let translation = translate(&TranslateInput {
-            snapshot: &snapshot,
+        let snapshot = resources.snapshot();
+        let port_map = state.ports.allocate(snapshot).clone();
+        let Translation { ir, statuses, xds } = translate(&TranslateInput {
+            snapshot,
             controller_name: &self.controller_name,
             also_serves: self.profile.as_ref().map(|_| crate::profile::APK_CONTROLLER_NAME),
             port_map: &port_map,
         });
         if let Some(limiter) = &self.limiter {
-            for error in limiter.update_config(limiter_config(&translation.ir.rate_limits)) {
+            for error in limiter.update_config(limiter_config(&ir.rate_limits)) {
                 // The translator validated every limit; this would be a bug, not bad input.
                 tracing::error!("rate-limit configuration rejected: {error}");
             }
         }
         if let Some(enforcer) = &self.enforcer {
             // A push rebuilds the enforcer's indexes and empties its token cache: only on change.
-            let config = enforcer_config(&translation.ir.security);
+            let config = enforcer_config(&ir.security);
             if enforcer.config() != config {
                 enforcer.update_config(config);
             }
         }
         if let Some((idp, built_in)) = &self.idp {
             let mut clients = built_in.clone();
-            clients.extend(oauth_clients(&snapshot, &translation.ir.security));
+            clients.extend(oauth_clients(snapshot, &ir.security));
             idp.set_clients(clients);
         }
-        if state.published.as_ref() != Some(&translation.xds) {
+        // The IR is as large as the route table; gone before the xDS server prepares its copy.
+        drop(ir);
+        if state.published.as_ref() != Some(&xds) {
             state.version += 1;
+            // The previous configuration first, so two are never held besides the server's.
+            state.published = None;
             self.xds.publish(portcullis_xds::Snapshot {
                 version: state.version,
-                resources: translation.xds.clone(),
+                resources: xds.clone(),
             });
-            state.published = Some(translation.xds);
+            state.published = Some(xds);
             tracing::info!(version = state.version, "published a new configuration");
         }
-        let listeners = listener_addresses(&snapshot, &port_map, &translation.statuses);
-        let mut statuses = translation.statuses;
-        let mut kept_snapshot = None;
-        if let Source::Cluster { advertise_ip, .. } = &self.source {
-            if let Some(ip) = advertise_ip {
-                advertise(&mut statuses, *ip);
+        let listeners = listener_addresses(snapshot, &port_map, &statuses);
+        let mut statuses = statuses;
+        let kept_snapshot = match resources {
+            Resources::Folder(folder) => {
+                folder.clear_extras();
+                None
             }
-            kept_snapshot = Some(Arc::new(snapshot));
-        }
+            Resources::Cluster(report) => {
+                if let Source::Cluster {
+                    advertise_ip: Some(ip),
+                    ..
+                } = &self.source
+                {
+                    advertise(&mut statuses, *ip);
+                }
+                Some(Arc::new(report.snapshot))
+            }
+        };
         self.view.send_replace(Arc::new(ControlView {
             version: state.version,
             statuses,
@@ -430,10 +521,11 @@ fn listener_addresses(
 }
 
 /// Starts echo servers for Services that have no endpoints, stops those no longer needed, and
-/// adds an EndpointSlice for each to the snapshot.
+/// gives an EndpointSlice for each.
 async fn sync_echo_backends(
     echo: &mut BTreeMap<ObjectKey, EchoServer>,
-    snapshot: &mut Snapshot,
+    snapshot: &Snapshot,
+    slices: &mut Vec<Resource>,
 ) -> Result<(), OperatorError> {
     let wanted: BTreeSet<ObjectKey> = snapshot.services_without_endpoints().into_iter().collect();
     let stale: Vec<ObjectKey> = echo.keys().filter(|k| !wanted.contains(*k)).cloned().collect();
@@ -495,8 +587,7 @@ async fn sync_echo_backends(
                     .collect(),
             ),
         };
-        // A user's own slice with the same name wins; ours is only a stand-in.
-        let _ = snapshot.insert("(echo backend)", Resource::EndpointSlice(slice));
+        slices.push(Resource::EndpointSlice(slice));
     }
     match first_error {
         Some(error) => Err(error),

@@ -226,6 +226,11 @@ spec:
         Ok(ApkProfile { resources })
     }
 
+    /// The profile's resources.
+    pub fn resources(&self) -> &[Resource] {
+        &self.resources
+    }
+
     /// Adds the profile's resources to a snapshot; objects the user defined keep theirs.
     pub fn add_to(&self, snapshot: &mut Snapshot) {
         for resource in &self.resources {

@@ -117,8 +117,33 @@ async fn routes_and_reloads(delta: bool) -> Result<()> {
     eprintln!("route change reflected by Envoy after {elapsed:?} (delta={delta})");
     assert!(elapsed < Duration::from_secs(1), "hot reload took {elapsed:?}");
     assert_eq!(get(&gateway, "shop.example.com", "/cart").await?.0, 404);
+
+    // An editor's save: a temp file renamed over the original (only the named paths are read).
+    let staged = dir.path().join(".route.yaml.tmp");
+    std::fs::write(&staged, route("/basket", "cart"))?;
+    std::fs::rename(&staged, dir.path().join("route.yaml"))?;
+    wait_for(&gateway, "/basket", 200).await?;
+    assert_eq!(get(&gateway, "shop.example.com", "/orders").await?.0, 404);
+    // A deleted file takes its route with it.
+    std::fs::remove_file(dir.path().join("route.yaml"))?;
+    wait_for(&gateway, "/basket", 404).await?;
     gateway.shutdown().await?;
     Ok(())
+}
+
+/// Polls until `path` on the shop's host answers `status`.
+async fn wait_for(gateway: &EmbeddedGateway, path: &str, status: u16) -> Result<()> {
+    let start = Instant::now();
+    loop {
+        let last = get(gateway, "shop.example.com", path).await?.0;
+        if last == status {
+            return Ok(());
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            bail!("{path} still answers {last}, not {status}, after 10 s");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 #[tokio::test]

@@ -1,7 +1,7 @@
 //! Routes (HTTPRoutes here, GRPCRoutes compiled in [`crate::grpc_route`]): attachment to
 //! listeners, matches, filters, backends, precedence, and status.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use gateway_api::httproutes::{
     HttpRoute, HttpRouteParentRefs, HttpRouteRules, HttpRouteRulesBackendRefs, HttpRouteRulesFilters,
@@ -1117,25 +1117,25 @@ pub(crate) fn endpoints(
 /// prefix, then method, most headers, most query parameters; ties go to the oldest route,
 /// then by namespace/name, then rule and match order. Regular expressions (whose order is
 /// implementation-specific) come after exact paths and before prefixes.
-type PrecedenceKey = (
+type PrecedenceKey<'a> = (
     u8,
     std::cmp::Reverse<usize>,
     u8,
     std::cmp::Reverse<usize>,
     std::cmp::Reverse<usize>,
-    String,
-    ObjectKey,
+    &'a str,
+    &'a ObjectKey,
     usize,
     usize,
 );
 
-fn precedence(
+fn precedence<'a>(
     c: &CompiledMatch,
-    created: &str,
-    route: &ObjectKey,
+    created: &'a str,
+    route: &'a ObjectKey,
     rule: usize,
     index: usize,
-) -> PrecedenceKey {
+) -> PrecedenceKey<'a> {
     let m = &c.matcher;
     if let Some(rank) = c.grpc {
         // gRPC: literal first, the longest service, the longest method, the most headers.
@@ -1145,8 +1145,8 @@ fn precedence(
             0,
             std::cmp::Reverse(rank.method_len),
             std::cmp::Reverse(m.headers.len()),
-            created.to_string(),
-            route.clone(),
+            created,
+            route,
             rule,
             index,
         );
@@ -1162,26 +1162,26 @@ fn precedence(
         u8::from(m.method.is_none()),
         std::cmp::Reverse(m.headers.len()),
         std::cmp::Reverse(m.query_params.len()),
-        created.to_string(),
-        route.clone(),
+        created,
+        route,
         rule,
         index,
     )
 }
 
 fn virtual_hosts(attachments: &[&Attachment]) -> Vec<VirtualHost> {
-    let mut by_host: BTreeMap<String, Vec<(PrecedenceKey, Route)>> = BTreeMap::new();
-    // Route names per host, so many routes on one host do not rescan each other.
-    let mut names: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut by_host: BTreeMap<&str, Vec<(PrecedenceKey<'_>, Route)>> = BTreeMap::new();
+    // Matches per host, so many routes on one host do not rescan each other.
+    let mut seen: HashSet<(&str, &ObjectKey, usize, usize)> = HashSet::new();
     for a in attachments {
         for host in &a.hostnames {
-            let entries = by_host.entry(host.clone()).or_default();
+            let entries = by_host.entry(host.as_str()).or_default();
             for (rule_index, rule) in a.rules.iter().enumerate() {
                 for (match_index, m) in rule.matches.iter().enumerate() {
-                    let name = format!("{}/rule/{rule_index}/match/{match_index}", a.route);
-                    if !names.insert((host.clone(), name.clone())) {
+                    if !seen.insert((host.as_str(), &a.route, rule_index, match_index)) {
                         continue; // the same route attached through two listeners
                     }
+                    let name = format!("{}/rule/{rule_index}/match/{match_index}", a.route);
                     entries.push((
                         precedence(m, &a.created, &a.route, rule_index, match_index),
                         Route {
@@ -1214,7 +1214,7 @@ fn virtual_hosts(attachments: &[&Attachment]) -> Vec<VirtualHost> {
         .map(|(hostname, mut routes)| {
             routes.sort_by(|a, b| a.0.cmp(&b.0));
             VirtualHost {
-                hostname,
+                hostname: hostname.to_string(),
                 routes: routes.into_iter().map(|(_, r)| r).collect(),
             }
         })

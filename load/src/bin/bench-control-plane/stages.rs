@@ -86,10 +86,11 @@ impl<S: Subscriber> Layer<S> for Recorder {
 /// One change's time, stage by stage (milliseconds); a stage whose events were not seen is 0.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Breakdown {
-    /// reload start → the folder was refreshed (stat every file, parse the changed one).
+    /// reload start → the folder was refreshed (stat the changed file, parse it, swap its
+    /// objects in the snapshot).
     pub folder_ms: f64,
-    /// → the xDS server got the new snapshot: Snapshot build, echo sync, ports, translate,
-    /// limiter/enforcer updates, comparison with what was published.
+    /// → the xDS server got the new snapshot: echo sync, ports, translate, limiter/enforcer
+    /// updates, comparison with what was published.
     pub snapshot_translate_ms: f64,
     /// → every resource hashed (the xDS server's prepared snapshot).
     pub hash_ms: f64,

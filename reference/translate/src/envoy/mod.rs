@@ -74,10 +74,10 @@ pub fn to_xds(ir: &Ir) -> XdsResources {
         out.entry(type_url::LISTENER.to_string())
             .or_default()
             .insert(l.name.clone(), any(&listener::listener(l)));
-        for table in route::route_tables(l) {
+        for (name, table) in route::route_tables(l) {
             out.entry(type_url::ROUTE.to_string())
                 .or_default()
-                .insert(table.name.clone(), any(&table));
+                .insert(name, table);
         }
     }
     out

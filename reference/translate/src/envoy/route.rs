@@ -13,30 +13,60 @@ use envoy_types::pb::envoy::config::route::v3::{RetryPolicy, retry_policy};
 use envoy_types::pb::envoy::r#type::matcher::v3::{
     RegexMatchAndSubstitute, RegexMatcher, StringMatcher, string_matcher::MatchPattern,
 };
-use envoy_types::pb::google::protobuf::{Duration, UInt32Value};
+use envoy_types::pb::google::protobuf::{Any, Duration, UInt32Value};
+use prost::{Message, Name};
 
 use crate::ir::{self, Action, EnforcerCheck, INVALID_BACKEND, PathMatch, ValueMatch};
 
-/// The route tables of a listener: one for HTTP, one per TLS chain for HTTPS.
-pub fn route_tables(l: &ir::Listener) -> Vec<RouteConfiguration> {
+/// The route tables of a listener, by name and encoded: one for HTTP, one per TLS chain for
+/// HTTPS.
+pub fn route_tables(l: &ir::Listener) -> Vec<(String, Any)> {
     match l.protocol {
-        ir::Protocol::Http => vec![table(&l.name, &l.virtual_hosts)],
+        ir::Protocol::Http => vec![(l.name.clone(), encoded_table(&l.name, &l.virtual_hosts))],
         ir::Protocol::Https => l
             .tls_chains
             .iter()
-            .map(|c| table(&c.name, &c.virtual_hosts))
+            .map(|c| (c.name.clone(), encoded_table(&c.name, &c.virtual_hosts)))
             .collect(),
     }
 }
 
-fn table(name: &str, hosts: &[ir::VirtualHost]) -> RouteConfiguration {
-    let secured = super::listener::secured(hosts);
+/// Everything of a table but its virtual hosts.
+fn table_without_hosts(name: &str) -> RouteConfiguration {
     RouteConfiguration {
         name: name.to_string(),
-        virtual_hosts: hosts.iter().map(|vh| virtual_host(vh, secured)).collect(),
         // Without this Envoy may answer before a new cluster's endpoints arrive.
         validate_clusters: Some(envoy_types::pb::google::protobuf::BoolValue { value: false }),
         ..Default::default()
+    }
+}
+
+/// A route table encoded one virtual host at a time: 10,000 hosts built as one message hold
+/// tens of MB of protobuf structs just to be encoded. The bytes are those of encoding the
+/// whole message, since prost writes fields in tag order: `name` (1), the hosts (2), the rest.
+fn encoded_table(name: &str, hosts: &[ir::VirtualHost]) -> Any {
+    let secured = super::listener::secured(hosts);
+    let head = RouteConfiguration {
+        name: name.to_string(),
+        ..Default::default()
+    };
+    let mut value = head.encode_to_vec();
+    for vh in hosts {
+        // A table holding only this host encodes as exactly its field-2 entry.
+        let one = RouteConfiguration {
+            virtual_hosts: vec![virtual_host(vh, secured)],
+            ..Default::default()
+        };
+        value.extend_from_slice(&one.encode_to_vec());
+    }
+    let tail = RouteConfiguration {
+        name: String::new(),
+        ..table_without_hosts(name)
+    };
+    value.extend_from_slice(&tail.encode_to_vec());
+    Any {
+        type_url: RouteConfiguration::type_url(),
+        value,
     }
 }
 
@@ -308,5 +338,51 @@ fn redirect_action(r: &ir::Redirect, matched: &PathMatch) -> RedirectAction {
             ir::RedirectPath::Prefix(prefix) => prefix_rewrite(matched, prefix),
         }),
         ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(name: &str) -> ir::VirtualHost {
+        ir::VirtualHost {
+            hostname: name.to_string(),
+            routes: vec![ir::Route {
+                name: format!("ns/{name}/rule/0/match/0"),
+                matcher: ir::RouteMatch {
+                    path: PathMatch::Prefix("/items".to_string()),
+                    method: Some("GET".to_string()),
+                    headers: Vec::new(),
+                    query_params: Vec::new(),
+                },
+                request_headers: ir::HeaderModifier::default(),
+                response_headers: ir::HeaderModifier::default(),
+                action: Action::Respond {
+                    status: 204,
+                    reason: String::new(),
+                },
+                rate_limits: Vec::new(),
+                path_rewrite: None,
+                upstream: None,
+                enforcer: None,
+                cors: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn a_table_encoded_host_by_host_is_the_whole_message_encoded() {
+        let hosts = [host("a.example"), host("b.example")];
+        let whole = RouteConfiguration {
+            virtual_hosts: hosts.iter().map(|vh| virtual_host(vh, false)).collect(),
+            ..table_without_hosts("ns/gw/80")
+        };
+        let encoded = encoded_table("ns/gw/80", &hosts);
+        assert_eq!(encoded.type_url, RouteConfiguration::type_url());
+        assert_eq!(encoded.value, whole.encode_to_vec());
+        let decoded = RouteConfiguration::decode(encoded.value.as_slice()).expect("decodes");
+        assert_eq!(decoded.virtual_hosts.len(), 2);
+        assert_eq!(decoded.validate_clusters.map(|v| v.value), Some(false));
     }
 }
