@@ -12,6 +12,7 @@
 
 pub mod bench;
 pub mod gateway;
+pub mod memory;
 pub mod report;
 pub mod scenario;
 pub mod suites;
