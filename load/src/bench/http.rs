@@ -372,6 +372,23 @@ pub async fn envoy_counters(admin: SocketAddr, filter: &str) -> Result<BTreeMap<
     Ok(parse_stats(&String::from_utf8_lossy(&body)))
 }
 
+/// Requests Envoy (admin at `admin`) has sent to `cluster`: its `upstream_rq_total`.
+pub async fn cluster_requests(admin: SocketAddr, cluster: &str) -> Result<u64> {
+    let name = format!("cluster.{cluster}.upstream_rq_total");
+    let counters = envoy_counters(admin, &format!("^{}$", regex_escape(&name))).await?;
+    Ok(counters.get(&name).copied().unwrap_or(0))
+}
+
+/// `text` as a regular expression matching itself (for Envoy's `/stats?filter=`).
+pub fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let special = "\\.+*?()|[]{}^$".contains(c);
+            special.then_some('\\').into_iter().chain(std::iter::once(c))
+        })
+        .collect()
+}
+
 /// `name: value` lines with a whole-number value.
 fn parse_stats(text: &str) -> BTreeMap<String, u64> {
     text.lines()
@@ -396,6 +413,15 @@ fn query_escape(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regexes_are_escaped() {
+        assert_eq!(
+            regex_escape("cluster.a_b.upstream_rq_total"),
+            "cluster\\.a_b\\.upstream_rq_total"
+        );
+        assert_eq!(regex_escape("a|b$"), "a\\|b\\$");
+    }
 
     fn target(limit_header: Option<bool>) -> HttpTarget {
         HttpTarget {

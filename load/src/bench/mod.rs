@@ -182,16 +182,20 @@ pub async fn run(options: &BenchOptions) -> Result<BenchReport> {
     options.check()?;
     let mut machine = Machine::this();
 
-    machine.envoy = tokio::task::spawn_blocking(|| {
-        portcullis_envoy::resolve_envoy().and_then(|(binary, _)| portcullis_envoy::envoy_version(&binary))
+    let (binary, version) = tokio::task::spawn_blocking(|| {
+        portcullis_envoy::resolve_envoy().and_then(|(binary, _)| {
+            let version = portcullis_envoy::envoy_version(&binary)?;
+            Ok((binary, version))
+        })
     })
     .await
     .context("asking Envoy its version")??;
+    machine.envoy = version;
     let (redis, version) = redis::start().await?;
     machine.redis = version;
     eprintln!("{COMMAND}: Redis server {} on {}", machine.redis, redis.addr());
 
-    let result = with_gateways(options, &redis.url()).await;
+    let result = with_gateways(options, &binary, &redis.url()).await;
     redis::stop(redis, COMMAND).await;
     let (mut samples, config) = result?;
 
@@ -239,6 +243,7 @@ type Samples = BTreeMap<usize, Vec<Sample>>;
 /// config the gateway pushed.
 async fn with_gateways(
     options: &BenchOptions,
+    binary: &Path,
     redis_url: &str,
 ) -> Result<(Samples, std::sync::Arc<portcullis_limiter::LimiterConfig>)> {
     let gateway_options = GatewayOptions {
@@ -270,7 +275,7 @@ async fn with_gateways(
         memory.gateway().envoy_source()
     );
     let config = memory.gateway().limiter().config();
-    let result = with_static_envoy(options, &memory, &shared).await;
+    let result = with_static_envoy(options, binary, &memory, &shared).await;
     stop(memory).await;
     stop(shared).await;
     Ok((result?, config))
@@ -292,6 +297,7 @@ const NOOP_RATE_LIMIT_CLUSTER: &str = "noop_rate_limit";
 /// (listeners for (5) and (6)), measures everything through Envoy, stops them.
 async fn with_static_envoy(
     options: &BenchOptions,
+    binary: &Path,
     memory: &LocalGateway,
     shared: &LocalGateway,
 ) -> Result<Samples> {
@@ -324,10 +330,7 @@ async fn with_static_envoy(
             },
         ];
         let bootstrap = static_envoy::bootstrap("portcullis-bench-rate-limit", echo, &listeners, &[cluster]);
-        let binary = portcullis_envoy::resolve_envoy()
-            .map(|(binary, _)| binary)
-            .context("resolving Envoy")?;
-        let envoy = static_envoy::StaticEnvoy::start(&binary, &bootstrap, &options.envoy_log_level).await?;
+        let envoy = static_envoy::StaticEnvoy::start(binary, &bootstrap, &options.envoy_log_level).await?;
         eprintln!(
             "{COMMAND}: static Envoy on {control} (no limit) and {floor} (ratelimit to a no-op service)"
         );
@@ -358,14 +361,10 @@ impl Counter<'_> {
     async fn read(&self) -> Result<Option<StatsSnapshot>> {
         Ok(match self {
             Counter::Limiter(gateway) => Some(gateway.gateway().limiter().stats().snapshot()),
-            Counter::Floor(envoy) => {
-                let name = format!("cluster.{NOOP_RATE_LIMIT_CLUSTER}.upstream_rq_total");
-                let counters = envoy.counters(&format!("^{}$", name.replace('.', "\\."))).await?;
-                Some(StatsSnapshot {
-                    decisions: counters.get(&name).copied().unwrap_or(0),
-                    ..StatsSnapshot::default()
-                })
-            }
+            Counter::Floor(envoy) => Some(StatsSnapshot {
+                decisions: http::cluster_requests(envoy.admin(), NOOP_RATE_LIMIT_CLUSTER).await?,
+                ..StatsSnapshot::default()
+            }),
             Counter::None => None,
         })
     }
