@@ -22,6 +22,7 @@
 //! requests (this process, the Envoys, Redis) are reported with their ratio to (1) in the same
 //! repeat; the issue's targets are PASS or MISS, never failed on.
 
+pub mod baseline;
 pub mod issuer;
 pub mod report;
 pub mod resources;
@@ -41,12 +42,14 @@ use portcullis_echo::{EchoIdentity, EchoServer, pod_name};
 use portcullis_operator::{EmbeddedGateway, EmbeddedOptions, PortPolicy};
 use portcullis_translate::envoy::security::ENFORCER_CLUSTER;
 
+use crate::bench::command::write_files;
 use crate::bench::cpu::{self, Processes};
 use crate::bench::http::{self, HttpTarget, Refusals};
 use crate::bench::report::{Machine, thousands};
 use crate::bench::sample::Sample;
 use crate::bench::static_envoy::{self, GrpcCluster, LOCAL_RATE_LIMIT_PREFIX, StaticEnvoy, StaticListener};
-use crate::bench::{command, noop, redis};
+use crate::bench::{noop, redis};
+pub use baseline::{Baseline, BaselineComparison, BaselineError, Thresholds};
 use issuer::BenchIssuer;
 pub use report::{Calls, Configuration, GatewayReport, LoadAverage, Row, Run, Settings, Target};
 
@@ -80,7 +83,12 @@ const NOOP_RATE_LIMIT_CLUSTER: &str = "noop_rate_limit";
                   per 1,000 requests, each with its ratio to (1), and the targets of issue 6 \
                   (PASS/MISS). Prints a Markdown table and writes it, with JSON, to \
                   OUT_DIR/bench-gateway.{md,json}. Fails if any request got anything but a 2xx \
-                  or a filter was not called for every request.",
+                  or a filter was not called for every request. With --baseline FILE (a previous \
+                  bench-gateway.json), compares each of (2)–(5) by its ratio to (1) with the \
+                  same ratio in FILE, adds the comparison to the table and the reports, and \
+                  fails (after writing them) when a requests/s ratio dropped more than \
+                  --max-throughput-drop % or a p99 ratio rose more than --max-p99-rise %, or \
+                  when no ratio could be compared; (1)'s own numbers are shown, not judged.",
     disable_version_flag = true
 )]
 pub struct GatewayBenchOptions {
@@ -102,6 +110,19 @@ pub struct GatewayBenchOptions {
     /// Envoy's log level (every Envoy)
     #[arg(long, value_name = "LEVEL", default_value = "warning")]
     pub envoy_log_level: String,
+    /// A previous run's bench-gateway.json to compare with: (2)–(5) are judged by their ratio
+    /// to (1) (requests/s and p99); the command fails, after writing the reports, when one
+    /// regressed. Read before the benchmark starts
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// With --baseline: the largest allowed drop of a configuration's requests/s ratio to (1),
+    /// percent of the baseline's ratio
+    #[arg(long, value_name = "PCT", default_value_t = 10.0, requires = "baseline")]
+    pub max_throughput_drop: f64,
+    /// With --baseline: the largest allowed rise of a configuration's p99 ratio to (1), percent
+    /// of the baseline's ratio
+    #[arg(long, value_name = "PCT", default_value_t = 25.0, requires = "baseline")]
+    pub max_p99_rise: f64,
 }
 
 impl GatewayBenchOptions {
@@ -130,7 +151,29 @@ impl GatewayBenchOptions {
         if !(1..=100).contains(&self.repeats) {
             bail!("--repeats must be 1 to 100, not {}", self.repeats);
         }
+        for (flag, pct) in [
+            ("--max-throughput-drop", self.max_throughput_drop),
+            ("--max-p99-rise", self.max_p99_rise),
+        ] {
+            if !(pct.is_finite() && pct >= 0.0) {
+                bail!("{flag} must be a percentage of at least 0, not {pct}");
+            }
+        }
         Ok(())
+    }
+
+    /// The thresholds of `--max-throughput-drop` and `--max-p99-rise`.
+    pub fn thresholds(&self) -> Thresholds {
+        Thresholds {
+            max_throughput_drop_pct: self.max_throughput_drop,
+            max_p99_rise_pct: self.max_p99_rise,
+        }
+    }
+
+    /// The options checked and `--baseline` read: what must hold before minutes of running.
+    fn prepare(&self) -> Result<Option<Baseline>> {
+        self.check()?;
+        Ok(self.baseline.as_deref().map(Baseline::read).transpose()?)
     }
 }
 
@@ -599,20 +642,47 @@ impl Calls {
 /// Writes the report's Markdown and JSON files into `dir` (created if need be); returns
 /// their paths.
 pub fn write(report: &GatewayReport, dir: &Path) -> Result<Vec<PathBuf>> {
-    command::write_files(report, dir, REPORT_FILES)
+    write_files(report, dir, REPORT_FILES)
 }
 
-/// The whole command on parsed options: run, print the table, write the reports. Fails if the
-/// benchmark could not run, any request failed or a filter was not called; a MISS does not.
+/// The whole command: check the options and read `--baseline` (before the benchmark starts),
+/// run, compare with the baseline, print the table, write the reports; then fail if any
+/// request failed or a filter was not called, or if a configuration regressed against the
+/// baseline (or none could be compared). A MISS does not fail.
+pub async fn command(options: &GatewayBenchOptions) -> Result<GatewayReport> {
+    let baseline = options.prepare()?;
+    let mut report = run(options).await?;
+    if let Some(baseline) = &baseline {
+        report.baseline = Some(baseline::compare(baseline, &report, options.thresholds()));
+    }
+    println!("\n{}", report.markdown());
+    for path in write(&report, &options.out_dir)? {
+        println!("report: {}", path.display());
+    }
+    let mut failures = Vec::new();
+    if !report.ok() {
+        failures.push(format!(
+            "{} problems: {}",
+            report.problems.len(),
+            report.problems.join("; ")
+        ));
+    }
+    failures.extend(report.baseline_failure());
+    if !failures.is_empty() {
+        bail!("{}", failures.join("; and "));
+    }
+    Ok(report)
+}
+
+/// [`command`] on parsed options, its error printed.
 pub async fn execute(options: GatewayBenchOptions) -> ExitCode {
-    command::run_command(
-        COMMAND,
-        || Ok(options),
-        |options| options.out_dir.clone(),
-        REPORT_FILES,
-        |options| async move { run(&options).await },
-    )
-    .await
+    match command(&options).await {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{COMMAND}: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// [`execute`] on `args` (program name first); `--help` prints the help and succeeds.
@@ -621,14 +691,17 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    command::run_command(
-        COMMAND,
-        || GatewayBenchOptions::try_parse_args(args),
-        |options| options.out_dir.clone(),
-        REPORT_FILES,
-        |options| async move { run(&options).await },
-    )
-    .await
+    match GatewayBenchOptions::try_parse_args(args) {
+        Ok(options) => execute(options).await,
+        Err(error) => {
+            let _ = error.print();
+            if error.use_stderr() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -660,6 +733,86 @@ mod tests {
         assert!(parse(&["--seconds", "NaN"])?.check().is_err());
         assert!(parse(&["--repeats", "0"])?.check().is_err());
         assert!(parse(&["--fresh-tokens", "4"]).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn thresholds_come_from_the_flags() -> Result<()> {
+        let options = parse(&["--baseline", "old.json"])?;
+        assert_eq!(options.baseline, Some(PathBuf::from("old.json")));
+        assert_eq!(options.thresholds(), Thresholds::default());
+        assert_eq!((options.max_throughput_drop, options.max_p99_rise), (10.0, 25.0));
+        let options = parse(&[
+            "--baseline",
+            "old.json",
+            "--max-throughput-drop",
+            "5",
+            "--max-p99-rise",
+            "40.5",
+        ])?;
+        options.check()?;
+        assert_eq!(
+            options.thresholds(),
+            Thresholds {
+                max_throughput_drop_pct: 5.0,
+                max_p99_rise_pct: 40.5
+            }
+        );
+        assert_eq!(parse(&[])?.baseline, None);
+        // A threshold without a baseline would silently do nothing.
+        assert!(parse(&["--max-p99-rise", "5"]).is_err());
+        assert!(
+            parse(&["--baseline", "b", "--max-throughput-drop=-1"])?
+                .check()
+                .is_err()
+        );
+        assert!(
+            parse(&["--baseline", "b", "--max-p99-rise", "inf"])?
+                .check()
+                .is_err()
+        );
+        Ok(())
+    }
+
+    /// A bad `--baseline` fails at once: no benchmark runs, no report is written.
+    #[tokio::test]
+    async fn a_bad_baseline_fails_before_the_benchmark() -> Result<()> {
+        let dir = tempfile::tempdir()?;
+        let out = dir.path().join("reports");
+        let bad = dir.path().join("bad.json");
+        std::fs::write(
+            &bad,
+            r#"{"rows": [{"configuration": "bare-envoy", "per_second": []}]}"#,
+        )?;
+        let missing = dir.path().join("missing.json");
+        for (baseline, expected) in [
+            (
+                &missing,
+                format!("baseline {}: cannot read it: No such file", missing.display()),
+            ),
+            (
+                &bad,
+                format!(
+                    "baseline {}: not a bench-gateway report: rows[0].per_second: expected an object, \
+                     found an array",
+                    bad.display()
+                ),
+            ),
+        ] {
+            let options = GatewayBenchOptions::try_parse_args([
+                COMMAND.as_ref(),
+                "--out-dir".as_ref(),
+                out.as_os_str(),
+                "--baseline".as_ref(),
+                baseline.as_os_str(),
+            ])?;
+            let error = match command(&options).await {
+                Ok(_) => bail!("the benchmark ran with the baseline {}", baseline.display()),
+                Err(error) => format!("{error:#}"),
+            };
+            assert!(error.starts_with(&expected), "{error}");
+            assert!(!out.exists(), "reports were written");
+        }
         Ok(())
     }
 

@@ -5,14 +5,16 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use super::baseline::BaselineComparison;
 use crate::bench::cpu::CpuUse;
 use crate::bench::report::{Machine, Spread, number, thousands};
 use crate::bench::sample::Sample;
 
-/// What is measured.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+/// What is measured; its kebab-case name is its identity in the JSON report (and in a
+/// `--baseline`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Configuration {
     /// (1) A static Envoy with only the router.
@@ -312,6 +314,9 @@ pub struct GatewayReport {
     /// What makes the run fail: failed requests, runs without requests, filters not called,
     /// configurations not measured. Empty if none.
     pub problems: Vec<String>,
+    /// This run against `--baseline`, if one was given (judged apart from `problems`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineComparison>,
 }
 
 impl GatewayReport {
@@ -389,12 +394,19 @@ impl GatewayReport {
             rows,
             targets,
             problems,
+            baseline: None,
         }
     }
 
     /// Whether every request was answered as expected and every filter was called.
     pub fn ok(&self) -> bool {
         self.problems.is_empty()
+    }
+
+    /// Why the run regressed against its baseline (or compared nothing); `None` without a
+    /// baseline or when it passed.
+    pub fn baseline_failure(&self) -> Option<String> {
+        self.baseline.as_ref().and_then(BaselineComparison::failure)
     }
 
     /// The report as Markdown.
@@ -543,6 +555,9 @@ impl GatewayReport {
             for problem in &self.problems {
                 let _ = writeln!(out, "- {problem}");
             }
+        }
+        if let Some(baseline) = &self.baseline {
+            let _ = writeln!(out, "\n{}", baseline.markdown().trim_end());
         }
         out
     }
