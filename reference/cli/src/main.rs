@@ -93,17 +93,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Crds => print_crds(),
         Command::Bench(options) => {
             init_tracing("warn");
-            let report = portcullis_load::bench::gateway::run(&options).await?;
-            println!("{}", report.markdown());
-            for path in portcullis_load::bench::gateway::write(&report, &options.out_dir)? {
-                println!("report: {}", path.display());
-            }
-            anyhow::ensure!(
-                report.ok(),
-                "{} problems: {}",
-                report.problems.len(),
-                report.problems.join("; ")
-            );
+            // Reads --baseline before running; fails after writing the reports on problems or
+            // a regression against the baseline.
+            portcullis_load::bench::gateway::command(&options).await?;
             Ok(())
         }
     }
@@ -140,11 +132,14 @@ mod tests {
     fn run_takes_exactly_one_source_and_cluster_options_only_with_a_cluster() {
         assert!(parse(&["run", "--resources", "."]).is_ok());
         assert!(parse(&["run", "--kubeconfig", "k", "--namespace", "apps"]).is_ok());
+        assert!(parse(&["run", "--in-cluster", "--rediscover-every", "30"]).is_ok());
         for wrong in [
             &["run"][..],
             &["run", "--resources", ".", "--kubeconfig", "k"],
             &["run", "--kubeconfig", "k", "--in-cluster"],
             &["run", "--resources", ".", "--namespace", "apps"],
+            &["run", "--resources", ".", "--rediscover-every", "30"],
+            &["run", "--in-cluster", "--rediscover-every", "0"],
         ] {
             assert!(parse(wrong).is_err(), "{wrong:?} was accepted");
         }

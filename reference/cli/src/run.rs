@@ -47,6 +47,11 @@ pub struct RunArgs {
     /// With `--lease`: this replica's name in it (e.g. its pod name); the host name when omitted.
     #[arg(long, env = "PORTCULLIS_IDENTITY", requires = "lease")]
     identity: Option<String>,
+    /// With a cluster: how often, in seconds, to look for kinds the API server does not serve
+    /// yet (CRDs installed after the start are then watched without a restart).
+    #[arg(long, value_name = "SECONDS", default_value_t = portcullis_kube_source::REDISCOVERY_INTERVAL.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=3600), requires = "cluster")]
+    rediscover_every: u64,
     /// With a cluster and `--profile apk`: the namespace the Deployer applies APIs to.
     #[arg(long, default_value = "default", requires = "cluster")]
     deploy_namespace: String,
@@ -107,6 +112,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             cluster.listen_ip = args.listen_address;
             cluster.advertise_ip = args.advertise_address;
             cluster.deploy_namespace = args.deploy_namespace.clone();
+            cluster.rediscovery = std::time::Duration::from_secs(args.rediscover_every);
             if let Some(lease) = &args.lease {
                 let (namespace, name) = lease
                     .split_once('/')

@@ -6,7 +6,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use portcullis_kube_source::{KubeSource, KubeSourceOptions, LeaderElection, LeaseOptions, StatusWriter};
+use portcullis_kube_source::{
+    KubeSource, KubeSourceOptions, LeaderElection, LeaseOptions, REDISCOVERY_INTERVAL, StatusWriter,
+};
 use portcullis_xds::XdsServer;
 use tokio::sync::watch;
 
@@ -39,6 +41,8 @@ pub struct ClusterOptions {
     pub field_manager: String,
     /// How long the first list of every kind may take.
     pub sync_timeout: Duration,
+    /// How often kinds the API server does not serve (CRDs not installed yet) are looked for.
+    pub rediscovery: Duration,
     /// The namespace the Deployer (APK profile) applies deployed APIs to.
     pub deploy_namespace: String,
     /// With several replicas: only the holder of this Lease writes statuses (all serve
@@ -56,6 +60,7 @@ impl ClusterOptions {
             advertise_ip: None,
             field_manager: STATUS_FIELD_MANAGER.to_string(),
             sync_timeout: Duration::from_secs(60),
+            rediscovery: REDISCOVERY_INTERVAL,
             deploy_namespace: "default".to_string(),
             lease: None,
         }
@@ -70,6 +75,7 @@ impl fmt::Debug for ClusterOptions {
             .field("advertise_ip", &self.advertise_ip)
             .field("field_manager", &self.field_manager)
             .field("sync_timeout", &self.sync_timeout)
+            .field("rediscovery", &self.rediscovery)
             .field("deploy_namespace", &self.deploy_namespace)
             .field("lease", &self.lease)
             .finish_non_exhaustive()
@@ -78,8 +84,12 @@ impl fmt::Debug for ClusterOptions {
 
 /// Starts watching and returns once every kind has been listed.
 pub(crate) async fn start_source(options: &ClusterOptions) -> Result<Arc<KubeSource>, OperatorError> {
-    let source = KubeSource::start(options.client.clone(), options.watch.clone())
-        .map_err(|e| OperatorError::Cluster(e.to_string()))?;
+    let source = KubeSource::start_with_rediscovery(
+        options.client.clone(),
+        options.watch.clone(),
+        options.rediscovery,
+    )
+    .map_err(|e| OperatorError::Cluster(e.to_string()))?;
     tokio::time::timeout(options.sync_timeout, source.wait_until_synced())
         .await
         .map_err(|_| {
