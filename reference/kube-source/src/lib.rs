@@ -19,4 +19,5 @@ pub use error::{KubeSourceError, StatusWriteError};
 pub use lease::{LeaderElection, LeaseOptions};
 pub use options::KubeSourceOptions;
 pub use source::{KubeSource, REDISCOVERY_INTERVAL, SOURCE_PREFIX};
+pub use status::malformed::Malformed;
 pub use status::writer::StatusWriter;

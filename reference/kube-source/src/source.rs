@@ -17,6 +17,7 @@ use crate::follow::{KindSync, KindWatch};
 use crate::kinds::{Filter, WatchedKind, watched_kinds};
 use crate::options::KubeSourceOptions;
 use crate::rediscover::{Candidate, rediscover};
+use crate::status::malformed::Malformed;
 
 /// What every source name in a [`KubeSource::report`] starts with, e.g.
 /// `kube:HTTPRoute default/foo`.
@@ -177,6 +178,48 @@ impl KubeSource {
         // Objects gone from the stores leave the cache too.
         *converted = seen;
         report
+    }
+
+    /// The objects that did not fit their kind's schema in the last [`KubeSource::report`],
+    /// with what their statuses need (see [`crate::status::malformed`]).
+    pub fn malformed(&self) -> Vec<Malformed> {
+        let converted = self.converted.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut out = Vec::new();
+        for state in &self.kinds {
+            for object in state.store.state() {
+                let object_ref = ObjectRef::new(
+                    state.kind.kind(),
+                    object.metadata.namespace.clone().unwrap_or_default(),
+                    object.metadata.name.clone().unwrap_or_default(),
+                );
+                let Some(Converted {
+                    result: Err(error), ..
+                }) = converted.get(&object_ref)
+                else {
+                    continue;
+                };
+                let (field, message) = match error {
+                    LoadError::Field { field, message, .. } => (field.clone(), message.clone()),
+                    other => ("(root)".to_string(), other.to_string()),
+                };
+                out.push(Malformed {
+                    object: object_ref,
+                    generation: object.metadata.generation,
+                    field,
+                    message,
+                    spec: object.data.get("spec").cloned().unwrap_or_default(),
+                    status: object.data.get("status").cloned(),
+                });
+            }
+        }
+        out.sort_by(|a, b| {
+            (&a.object.kind, &a.object.namespace, &a.object.name).cmp(&(
+                &b.object.kind,
+                &b.object.namespace,
+                &b.object.name,
+            ))
+        });
+        out
     }
 }
 

@@ -101,13 +101,20 @@ pub(crate) async fn start_source(options: &ClusterOptions) -> Result<Arc<KubeSou
     Ok(Arc::new(source))
 }
 
-/// Writes the statuses of the control plane's last translation; returns how many failed.
-pub(crate) async fn write_statuses(control: &ControlPlane, writer: &StatusWriter) -> usize {
+/// Writes the statuses of the control plane's last translation, and those of our objects that
+/// did not fit their schema (so a broken route says why on itself); returns how many failed.
+pub(crate) async fn write_statuses(
+    control: &ControlPlane,
+    source: &KubeSource,
+    writer: &StatusWriter,
+) -> usize {
     let view = control.view().borrow().clone();
     let Some(snapshot) = &view.snapshot else {
         return 0;
     };
-    let errors = writer.write(&view.statuses, snapshot).await;
+    let errors = writer
+        .write_all(&view.statuses, snapshot, &source.malformed())
+        .await;
     for error in &errors {
         tracing::warn!("writing a status: {error}");
     }
@@ -147,7 +154,7 @@ pub(crate) async fn follow(
     let mut leader = election.as_ref().map(LeaderElection::leader);
     let leading = |leader: &Option<watch::Receiver<bool>>| leader.as_ref().is_none_or(|l| *l.borrow());
     let mut failed_writes = if leading(&leader) {
-        write_statuses(&control, &writer).await
+        write_statuses(&control, &source, &writer).await
     } else {
         0
     };
@@ -178,7 +185,7 @@ pub(crate) async fn follow(
                 Wake::Retry => {}
             }
             failed_writes = if leading(&leader) {
-                write_statuses(&control, &writer).await
+                write_statuses(&control, &source, &writer).await
             } else {
                 0
             };

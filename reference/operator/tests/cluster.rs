@@ -20,6 +20,8 @@ const SERVICES: &str = "/api/v1/services";
 const SLICES: &str = "/apis/discovery.k8s.io/v1/endpointslices";
 const GATEWAY_STATUS: &str = "/apis/gateway.networking.k8s.io/v1/namespaces/shop/gateways/edge/status";
 const ROUTE_STATUS: &str = "/apis/gateway.networking.k8s.io/v1/namespaces/shop/httproutes/cart/status";
+const BROKEN_ROUTE_STATUS: &str =
+    "/apis/gateway.networking.k8s.io/v1/namespaces/shop/httproutes/broken/status";
 
 fn meta(name: &str, namespace: Option<&str>, resource_version: u32, generation: i64) -> Value {
     let mut meta =
@@ -237,6 +239,51 @@ async fn serves_a_clusters_routes_through_envoy_and_writes_statuses_back() -> Re
     })
     .await?;
 
+    gateway.shutdown().await?;
+    cluster.echo.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_that_does_not_fit_its_schema_says_why_on_its_own_status() -> Result<()> {
+    let mut cluster = Cluster::new("cart-7d4f9-abcde").await?;
+    let gateway = cluster.gateway().await?;
+    // `spec.hostnames` is a string: the route cannot be read, so it is not served, but its
+    // parentRef names our Gateway, so its status is ours to write.
+    let apply = apply_to(&mut cluster.applies, BROKEN_ROUTE_STATUS, |body| {
+        body["status"]["parents"][0]["parentRef"]["name"] == "edge"
+    })
+    .await?;
+    let body = apply.body.context("a body")?;
+    let parent = &body["status"]["parents"][0];
+    assert_eq!(
+        parent["controllerName"], "portcullis.dev/gateway-controller",
+        "{body}"
+    );
+    let accepted = condition(&parent["conditions"], "Accepted").context("an Accepted condition")?;
+    assert_eq!(accepted["status"], "False", "{body}");
+    assert_eq!(accepted["reason"], "UnsupportedValue", "{body}");
+    assert!(
+        accepted["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("spec.hostnames: ")),
+        "{body}"
+    );
+    assert_eq!(accepted["observedGeneration"], 1, "{body}");
+    assert!(accepted["lastTransitionTime"].is_string(), "{body}");
+
+    // Fixed, it is served and accepted like any other.
+    let fixed = json!({
+        "metadata": meta("broken", Some("shop"), 8, 2),
+        "spec": {"parentRefs": [{"name": "edge"}], "hostnames": ["fixed.example.com"],
+            "rules": [{"backendRefs": [{"name": "cart", "port": 8080}]}]}
+    });
+    cluster.fake.push(ROUTES, &[("MODIFIED", fixed)]).await;
+    apply_to(&mut cluster.applies, BROKEN_ROUTE_STATUS, |body| {
+        condition(&body["status"]["parents"][0]["conditions"], "Accepted")
+            .is_some_and(|c| c["status"] == "True" && c["observedGeneration"] == 2)
+    })
+    .await?;
     gateway.shutdown().await?;
     cluster.echo.shutdown().await;
     Ok(())

@@ -2,4 +2,5 @@
 //! `status` subresource.
 
 pub mod body;
+pub mod malformed;
 pub mod writer;

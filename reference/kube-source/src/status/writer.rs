@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use crate::error::StatusWriteError;
 use crate::status::body::{StatusTarget, current_status, targets};
+use crate::status::malformed::{Malformed, malformed_targets};
 
 /// How many applies are in flight at once.
 const CONCURRENT_WRITES: usize = 8;
@@ -61,6 +62,17 @@ impl StatusWriter {
     /// `statuses` that came from the API server (per `snapshot`) and changed since its last
     /// successful write. Returns one error per object that failed; the others are written.
     pub async fn write(&self, statuses: &Statuses, snapshot: &Snapshot) -> Vec<StatusWriteError> {
+        self.write_all(statuses, snapshot, &[]).await
+    }
+
+    /// [`StatusWriter::write`], and the statuses of the objects that did not fit their schema
+    /// and belong to this controller (see [`crate::status::malformed::malformed_targets`]).
+    pub async fn write_all(
+        &self,
+        statuses: &Statuses,
+        snapshot: &Snapshot,
+        malformed: &[Malformed],
+    ) -> Vec<StatusWriteError> {
         let ours = {
             let mut controllers = self.controllers.lock().unwrap_or_else(PoisonError::into_inner);
             controllers.extend(
@@ -73,7 +85,8 @@ impl StatusWriter {
             );
             controllers.clone()
         };
-        let (targets, mut errors) = targets(statuses, snapshot, &ours);
+        let (mut targets, mut errors) = targets(statuses, snapshot, &ours);
+        targets.extend(malformed_targets(malformed, statuses, snapshot));
         let now = second_precision(&(self.clock)());
         let changed: Vec<(StatusTarget, Value)> = {
             let mut written = self.written.lock().unwrap_or_else(PoisonError::into_inner);
@@ -87,7 +100,13 @@ impl StatusWriter {
                     // What we wrote last wins over the snapshot, which may not have seen it yet.
                     let previous = last
                         .map(|body| body["status"].clone())
-                        .or_else(|| current_status(snapshot, &target.object));
+                        .or_else(|| current_status(snapshot, &target.object))
+                        .or_else(|| {
+                            malformed
+                                .iter()
+                                .find(|m| m.object == target.object)
+                                .and_then(|m| m.status.clone())
+                        });
                     let body = target.body(previous.as_ref(), &now);
                     (last != Some(&body)).then_some((target, body))
                 })
