@@ -35,6 +35,7 @@ pub mod noop;
 pub mod redis;
 pub mod report;
 pub mod sample;
+pub mod scale_baseline;
 pub mod static_envoy;
 pub mod tally;
 

@@ -6,8 +6,13 @@
 //! measures reload → ACK → the request answering the new way, and what the Delta push carried;
 //! that reload names the changed file, as the folder watcher's events do.
 //!
+//! Then the floor (`--no-floor` skips it, `--floor-only` measures only it, at every count):
+//! the same Envoy over the same Delta xDS server, given the cheapest table of as many virtual
+//! hosts by a control plane that does nothing but publish, changing one route the same way.
+//!
 //! ```sh
 //! cargo run --release -p portcullis-load --bin bench-control-plane -- --routes 10,100,1000,10000
+//! cargo run --release -p portcullis-load --bin bench-control-plane -- --routes 1000,10000 --floor-only
 //! ```
 //!
 //! Writes `reports/bench-control-plane.{md,json}`. Exits 1 when something fails (a reload, an
@@ -24,6 +29,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::Parser;
+use portcullis_load::bench::scale_baseline::{self, ScaleReport, ScaleThresholds};
 use portcullis_model::{CONTROLLER_NAME, FolderCache, ObjectKey, Snapshot, load_dir};
 use portcullis_operator::{EmbeddedGateway, EmbeddedOptions, PortPolicy};
 use serde::Serialize;
@@ -36,8 +42,11 @@ use tracing_subscriber::{EnvFilter, Layer as _, filter::Targets};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+#[path = "bench-control-plane/floor.rs"]
+mod floor;
 #[path = "bench-control-plane/stages.rs"]
 mod stages;
+use floor::{Floor, Shape};
 use stages::{Breakdown, Recorder};
 
 /// The Gateway every route attaches to (`namespace/name`) and its declared port.
@@ -86,6 +95,23 @@ struct Args {
     /// Envoy's log level
     #[arg(long, default_value = "warning")]
     envoy_log_level: String,
+    /// Skip the floor (Envoy alone with a minimal table of as many hosts)
+    #[arg(long)]
+    no_floor: bool,
+    /// Measure only the floor, at every count of --routes
+    #[arg(long, conflicts_with = "no_floor")]
+    floor_only: bool,
+    /// Compare with a previous `bench-control-plane.json`: reload → ACK, peak memory and bytes
+    /// pushed per route count, and one change's time and bytes; exit 1 when one rose past its
+    /// threshold (or nothing was measured in both runs)
+    #[arg(long, value_name = "JSON", conflicts_with = "floor_only")]
+    baseline: Option<PathBuf>,
+    /// With --baseline: the largest allowed rise of a time, percent
+    #[arg(long, value_name = "PCT", default_value_t = ScaleThresholds::default().max_time_rise_pct, requires = "baseline")]
+    max_time_rise: f64,
+    /// With --baseline: the largest allowed rise of memory or bytes pushed, percent
+    #[arg(long, value_name = "PCT", default_value_t = ScaleThresholds::default().max_size_rise_pct, requires = "baseline")]
+    max_size_rise: f64,
 }
 
 /// Logs as the other tools do (`PORTCULLIS_LOG`, default `warn`), plus the stage recorder on
@@ -114,9 +140,17 @@ async fn main() -> ExitCode {
     portcullis_load::memory::keep_resident_memory_low();
     let recorder = init_tracing();
     let args = Args::parse();
+    // A baseline that cannot be compared is an error before the run, not after it.
+    let baseline = match args.baseline.as_deref().map(ScaleReport::read).transpose() {
+        Ok(baseline) => baseline,
+        Err(error) => {
+            eprintln!("bench-control-plane: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     match run(&args, &recorder).await {
         Ok(report) => {
-            let failed = report.failures.clone();
+            let mut failed = report.failures.clone();
             match write_reports(&report, &args.out_dir) {
                 Ok(paths) => {
                     print!("{}", markdown(&report));
@@ -127,6 +161,15 @@ async fn main() -> ExitCode {
                 Err(error) => {
                     eprintln!("bench-control-plane: {error:#}");
                     return ExitCode::FAILURE;
+                }
+            }
+            if let Some(baseline) = &baseline {
+                match against_baseline(&args, baseline, &report) {
+                    Ok(regressed) => failed.extend(regressed),
+                    Err(error) => {
+                        eprintln!("bench-control-plane: {error:#}");
+                        return ExitCode::FAILURE;
+                    }
                 }
             }
             if failed.is_empty() {
@@ -512,6 +555,8 @@ struct Target {
     target: String,
     measured: String,
     met: Option<bool>,
+    /// A floor shown beside a target: neither met nor missed.
+    floor: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -530,6 +575,8 @@ struct Report {
     xds: &'static str,
     scales: Vec<Scale>,
     change: Option<Change>,
+    /// Envoy alone with a minimal table, by table size (see [`floor`]).
+    floors: Vec<Floor>,
     targets: Vec<Target>,
     checks: Vec<String>,
     failures: Vec<String>,
@@ -564,6 +611,64 @@ async fn run(args: &Args, recorder: &Recorder) -> Result<Report> {
     let apis = !args.no_apis;
     let load_start = load_average();
 
+    let (scales, change, mut checks, mut failures, mut envoy) = if args.floor_only {
+        (Vec::new(), None, Vec::new(), Vec::new(), None)
+    } else {
+        let (scales, change, checks, failures, envoy) = gateway_run(args, &counts, apis, recorder).await?;
+        (scales, change, checks, failures, Some(envoy))
+    };
+    // After the gateway's run (one Envoy at a time): the floor at the largest count; alone, at
+    // every count.
+    let floor_counts: Vec<usize> = match (args.floor_only, args.no_floor) {
+        (true, _) => counts.clone(),
+        (false, true) => Vec::new(),
+        (false, false) => counts.last().copied().into_iter().collect(),
+    };
+    let floor_counts: Vec<usize> = floor_counts.into_iter().filter(|&n| n > CHANGED_ROUTE).collect();
+    ensure!(
+        !args.floor_only || !floor_counts.is_empty(),
+        "--floor-only needs a count above {CHANGED_ROUTE}"
+    );
+    let mut floors = Vec::new();
+    if !floor_counts.is_empty() {
+        match floor::measure(&floor_counts, args.repeats, apis, &args.envoy_log_level).await {
+            Ok(run) => {
+                floors = run.floors;
+                checks.extend(run.checks);
+                failures.extend(run.failures);
+                envoy.get_or_insert(run.envoy);
+            }
+            Err(error) => failures.push(format!("floor: {error:#}")),
+        }
+    }
+
+    let targets = targets(&scales, change.as_ref(), &floors);
+    Ok(Report {
+        machine: Machine {
+            cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
+            cpu_model: cpu_model(),
+            load_average_start: load_start,
+            load_average_end: load_average(),
+            envoy: envoy.unwrap_or_default(),
+        },
+        repeats: args.repeats,
+        xds: "Delta",
+        scales,
+        change,
+        floors,
+        targets,
+        checks,
+        failures,
+    })
+}
+
+/// The gateway's run: every count, then one change at the largest; also where Envoy came from.
+async fn gateway_run(
+    args: &Args,
+    counts: &[usize],
+    apis: bool,
+    recorder: &Recorder,
+) -> Result<(Vec<Scale>, Option<Change>, Vec<String>, Vec<String>, String)> {
     let folder = tempfile::Builder::new()
         .prefix("bench-control-plane-")
         .tempdir()
@@ -579,29 +684,12 @@ async fn run(args: &Args, recorder: &Recorder) -> Result<Report> {
     let gateway = EmbeddedGateway::start(options)
         .await
         .context("starting the embedded gateway")?;
-    let result = measure(args, &gateway, &routes_dir, &counts, apis, recorder).await;
+    let result = measure(args, &gateway, &routes_dir, counts, apis, recorder).await;
     let envoy = format!("{:?}", gateway.envoy_source());
     let shutdown = gateway.shutdown().await;
     let (scales, change, checks, failures) = result?;
     shutdown.context("shutting the gateway down")?;
-
-    let targets = targets(&scales, change.as_ref());
-    Ok(Report {
-        machine: Machine {
-            cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
-            cpu_model: cpu_model(),
-            load_average_start: load_start,
-            load_average_end: load_average(),
-            envoy,
-        },
-        repeats: args.repeats,
-        xds: "Delta",
-        scales,
-        change,
-        targets,
-        checks,
-        failures,
-    })
+    Ok((scales, change, checks, failures, envoy))
 }
 
 type Measured = (Vec<Scale>, Option<Change>, Vec<String>, Vec<String>);
@@ -868,7 +956,7 @@ async fn translate_alone(gateway: &EmbeddedGateway, addr: SocketAddr, repeats: u
     .context("timing translate")
 }
 
-fn targets(scales: &[Scale], change: Option<&Change>) -> Vec<Target> {
+fn targets(scales: &[Scale], change: Option<&Change>, floors: &[Floor]) -> Vec<Target> {
     let at = scales.iter().find(|s| s.routes == TARGET_APPLY_ROUTES);
     let mut out = vec![
         Target {
@@ -878,6 +966,7 @@ fn targets(scales: &[Scale], change: Option<&Change>) -> Vec<Target> {
                 format!("{:.0} ms (median)", s.apply_ms.median)
             }),
             met: at.map(|s| s.apply_ms.median < ms(TARGET_APPLY)),
+            floor: false,
         },
         Target {
             name: format!("{TARGET_APPLY_ROUTES} routes: control-plane peak RSS"),
@@ -886,6 +975,7 @@ fn targets(scales: &[Scale], change: Option<&Change>) -> Vec<Target> {
                 format!("{:.1} MiB (median)", s.peak_rss_mib.median)
             }),
             met: at.map(|s| s.peak_rss_mib.median < TARGET_MEMORY_MIB),
+            floor: false,
         },
     ];
     let change = change.filter(|c| c.routes == TARGET_APPLY_ROUTES);
@@ -896,7 +986,25 @@ fn targets(scales: &[Scale], change: Option<&Change>) -> Vec<Target> {
             format!("{:.1} ms (median)", c.answer_ms.median)
         }),
         met: change.map(|c| c.answer_ms.median < ms(TARGET_CHANGE)),
+        floor: false,
     });
+    for shape in [Shape::Minimal, Shape::Translator] {
+        let floor = floors
+            .iter()
+            .find(|f| f.shape == shape && f.hosts == TARGET_APPLY_ROUTES);
+        out.push(Target {
+            name: format!(
+                "Envoy alone, {} {TARGET_APPLY_ROUTES}-host table: one change → answer",
+                shape.describe()
+            ),
+            target: "–".into(),
+            measured: floor.map_or("not measured".into(), |f| {
+                format!("{:.1} ms (median)", f.answer_ms.median)
+            }),
+            met: None,
+            floor: true,
+        });
+    }
     out.push(Target {
         name: format!("one changed route at {TARGET_APPLY_ROUTES}: Delta pushes only what changed"),
         target: "1 resource (the route table or, with VHDS, the virtual host holding the route)".into(),
@@ -907,6 +1015,7 @@ fn targets(scales: &[Scale], change: Option<&Change>) -> Vec<Target> {
             )
         }),
         met: change.map(|c| c.resources_per_change.max <= 1.0),
+        floor: false,
     });
     out
 }
@@ -923,32 +1032,8 @@ fn markdown(report: &Report) -> String {
          Median (min–max) of {} runs.\n",
         m.cpus, m.cpu_model, m.load_average_start, m.load_average_end, m.envoy, report.xds, report.repeats
     );
-    let _ = writeln!(
-        md,
-        "| routes | APIs | reload → ACK (ms) | reload (ms) | read+parse (ms) | translate+publish (ms) | \
-         pushed (KiB) | CP peak RSS (MiB) | Envoy RSS (MiB) | Envoy allocated (MiB) |"
-    );
-    let _ = writeln!(md, "|---:|---:|---|---|---|---|---|---|---|---|");
-    for s in &report.scales {
-        let kib = Spread {
-            median: s.pushed_bytes.median / 1024.0,
-            min: s.pushed_bytes.min / 1024.0,
-            max: s.pushed_bytes.max / 1024.0,
-        };
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            s.routes,
-            s.apis,
-            s.apply_ms.show(1),
-            s.reload_ms.show(1),
-            s.parse_ms.show(1),
-            s.translate_publish_ms.show(1),
-            kib.show(0),
-            s.peak_rss_mib.show(1),
-            s.envoy_rss_mib.show(1),
-            s.envoy_allocated_mib.show(1),
-        );
+    if !report.scales.is_empty() {
+        scales_markdown(&mut md, &report.scales);
     }
     if let Some(c) = &report.change {
         let _ = writeln!(md, "\n## One changed route at {} routes\n", c.routes);
@@ -986,13 +1071,17 @@ fn markdown(report: &Report) -> String {
             );
         }
     }
+    if !report.floors.is_empty() {
+        floor_markdown(&mut md, &report.floors);
+    }
     let _ = writeln!(md, "\n## Targets\n");
     let _ = writeln!(md, "| target | wanted | measured | |\n|---|---|---|---|");
     for t in &report.targets {
-        let verdict = match t.met {
-            Some(true) => "met",
-            Some(false) => "MISSED",
-            None => "–",
+        let verdict = match (t.floor, t.met) {
+            (true, _) => "floor",
+            (false, Some(true)) => "met",
+            (false, Some(false)) => "MISSED",
+            (false, None) => "–",
         };
         let _ = writeln!(md, "| {} | {} | {} | {} |", t.name, t.target, t.measured, verdict);
     }
@@ -1004,6 +1093,105 @@ fn markdown(report: &Report) -> String {
         let _ = writeln!(md, "- FAILED: {f}");
     }
     md
+}
+
+/// The table of route counts.
+fn scales_markdown(md: &mut String, scales: &[Scale]) {
+    let _ = writeln!(
+        md,
+        "| routes | APIs | reload → ACK (ms) | reload (ms) | read+parse (ms) | translate+publish (ms) | \
+         pushed (KiB) | CP peak RSS (MiB) | Envoy RSS (MiB) | Envoy allocated (MiB) |"
+    );
+    let _ = writeln!(md, "|---:|---:|---|---|---|---|---|---|---|---|");
+    for s in scales {
+        let kib = Spread {
+            median: s.pushed_bytes.median / 1024.0,
+            min: s.pushed_bytes.min / 1024.0,
+            max: s.pushed_bytes.max / 1024.0,
+        };
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            s.routes,
+            s.apis,
+            s.apply_ms.show(1),
+            s.reload_ms.show(1),
+            s.parse_ms.show(1),
+            s.translate_publish_ms.show(1),
+            kib.show(0),
+            s.peak_rss_mib.show(1),
+            s.envoy_rss_mib.show(1),
+            s.envoy_allocated_mib.show(1),
+        );
+    }
+}
+
+/// The "Floor: Envoy alone" section.
+fn floor_markdown(md: &mut String, floors: &[Floor]) {
+    let _ = writeln!(md, "\n## Floor: Envoy alone\n");
+    let _ = writeln!(
+        md,
+        "The same Envoy and Delta xDS server, fed by a control plane that only publishes. Minimal \
+         table: one listener (RDS over ADS, router only), one cluster, and one route table of N \
+         virtual hosts `r<i>.scale.example` with one route each (`/items` → the cluster), built \
+         directly with envoy-types. Translator's table: the translator's resources for N of this \
+         benchmark's HTTPRoutes, translated before the clock starts. One change rewrites host \
+         r{CHANGED_ROUTE}'s prefix and publishes the whole table (publish = the xDS server hashing it). \
+         Envoy's memory is read after each load, the translator's tables after the minimal ones.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| table | virtual hosts | table (KiB) | 0 → N hosts → ACK (ms) | one change: publish (ms) | \
+         publish → ACK (ms) | publish → new answer (ms) | Envoy RSS (MiB) | Envoy allocated (MiB) |"
+    );
+    let _ = writeln!(md, "|---|---:|---:|---|---|---|---|---:|---:|");
+    for f in floors {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {:.0} | {} | {} | {} | {} | {:.1} | {:.1} |",
+            f.shape.describe(),
+            f.hosts,
+            f.table_bytes as f64 / 1024.0,
+            f.load_ack_ms.show(1),
+            f.publish_ms.show(1),
+            f.ack_ms.show(1),
+            f.answer_ms.show(1),
+            f.envoy_rss_mib,
+            f.envoy_allocated_mib,
+        );
+    }
+}
+
+/// Compares this run with `baseline`: prints the table, writes it next to the reports, and
+/// returns what regressed (as failures).
+fn against_baseline(args: &Args, baseline: &ScaleReport, report: &Report) -> Result<Vec<String>> {
+    let text = serde_json::to_string(report).context("serialising the report")?;
+    let current = ScaleReport::parse("this run", &text)?;
+    let thresholds = ScaleThresholds {
+        max_time_rise_pct: args.max_time_rise,
+        max_size_rise_pct: args.max_size_rise,
+    };
+    let comparison = scale_baseline::compare(baseline, &current, thresholds);
+    let table = comparison.markdown();
+    println!("\n## Against the baseline\n\n{table}");
+    let path = args.out_dir.join("bench-control-plane-baseline.md");
+    std::fs::write(&path, format!("# Against the baseline\n\n{table}"))
+        .with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("bench-control-plane: wrote {}", path.display());
+    let mut regressed: Vec<String> = comparison
+        .regressions()
+        .iter()
+        .map(|m| {
+            format!(
+                "regressed against the baseline: {} ({:.1} → {:.1})",
+                m.measure, m.values.0, m.values.1
+            )
+        })
+        .collect();
+    if comparison.measures.is_empty() {
+        regressed.push("nothing measured in both this run and the baseline".to_string());
+    }
+    Ok(regressed)
 }
 
 fn write_reports(report: &Report, dir: &Path) -> Result<Vec<PathBuf>> {
@@ -1032,6 +1220,128 @@ mod tests {
         let (snapshot, errors) = Snapshot::from_report(&report);
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(snapshot.http_routes.len(), 20);
+    }
+
+    fn floor_at(shape: Shape, hosts: usize, answer_ms: f64) -> Floor {
+        let change = floor::FloorChange {
+            publish_ms: 10.0,
+            ack_ms: answer_ms - 5.0,
+            answer_ms,
+        };
+        Floor {
+            shape,
+            hosts,
+            table_bytes: hosts * 60,
+            load_ack_ms: Spread::of(&[400.0, 420.0]),
+            envoy_rss_mib: 80.5,
+            envoy_allocated_mib: 40.25,
+            publish_ms: Spread::of(&[change.publish_ms]),
+            ack_ms: Spread::of(&[change.ack_ms]),
+            answer_ms: Spread::of(&[change.answer_ms]),
+            changes: vec![change],
+        }
+    }
+
+    fn report_with(floors: Vec<Floor>) -> Report {
+        Report {
+            machine: Machine {
+                cpus: 2,
+                cpu_model: "test".into(),
+                load_average_start: "0.00".into(),
+                load_average_end: "0.00".into(),
+                envoy: "Path".into(),
+            },
+            repeats: 1,
+            xds: "Delta",
+            scales: Vec::new(),
+            change: None,
+            targets: targets(&[], None, &floors),
+            floors,
+            checks: Vec::new(),
+            failures: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn report_shows_the_floor_and_sets_it_beside_the_change_target() {
+        let report = report_with(vec![
+            floor_at(Shape::Minimal, 1_000, 50.0),
+            floor_at(Shape::Minimal, 10_000, 345.5),
+            floor_at(Shape::Translator, 10_000, 400.0),
+        ]);
+        let md = markdown(&report);
+        assert!(md.contains("## Floor: Envoy alone"), "{md}");
+        assert!(
+            !md.contains("| routes | APIs |"),
+            "no scales, no table of them: {md}"
+        );
+        assert!(
+            md.contains(
+                "| minimal | 1000 | 59 | 410.0 (400.0–420.0) | 10.0 (10.0–10.0) | 45.0 (45.0–45.0) |"
+            ),
+            "{md}"
+        );
+        assert!(md.contains("| translator's | 10000 | 586 |"), "{md}");
+        assert!(
+            md.contains(
+                "| Envoy alone, minimal 10000-host table: one change → answer | – | 345.5 ms (median) | floor |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| Envoy alone, translator's 10000-host table: one change → answer | – | 400.0 ms"),
+            "{md}"
+        );
+        let json = serde_json::to_value(&report).expect("the report serialises");
+        assert_eq!(json["floors"][1]["hosts"], 10_000);
+        assert_eq!(json["floors"][2]["shape"], "translator");
+        assert_eq!(json["floors"][1]["answer_ms"]["median"], 345.5);
+        assert_eq!(json["floors"][0]["load_ack_ms"]["max"], 420.0);
+    }
+
+    #[test]
+    fn a_written_report_reads_back_as_a_baseline_and_matches_itself() {
+        let sample = Sample {
+            apply_ms: 1_140.0,
+            reload_ms: 900.0,
+            parse_ms: 450.0,
+            pushed: Pushed {
+                responses: 4,
+                resources: 24,
+                removals: 0,
+                bytes: 4_600_000,
+                by_type: BTreeMap::new(),
+            },
+            peak_rss_kib: 170 * 1024,
+            envoy: EnvoyMemory {
+                rss_kib: 200 * 1024,
+                allocated_bytes: 0,
+                heap_size_bytes: 0,
+            },
+        };
+        let mut report = report_with(Vec::new());
+        report.scales = vec![summarise(10_000, true, vec![sample])];
+        let text = serde_json::to_string(&report).expect("the report serialises");
+        let read = ScaleReport::parse("report.json", &text).expect("a report reads back as a baseline");
+        assert_eq!(read.scales.len(), 1);
+        let scale = &read.scales[0];
+        assert_eq!((scale.routes, scale.apis), (10_000, 1_000));
+        assert_eq!(scale.apply_ms.median, 1_140.0);
+        assert_eq!(scale.peak_rss_mib.median, 170.0);
+        assert_eq!(scale.pushed_bytes.median, 4_600_000.0);
+        let same = scale_baseline::compare(&read, &read, ScaleThresholds::default());
+        assert!(!same.failed(), "{}", same.markdown());
+        assert_eq!(same.measures.len(), 3);
+    }
+
+    #[test]
+    fn report_without_a_floor_has_no_floor_section() {
+        let md = markdown(&report_with(Vec::new()));
+        assert!(!md.contains("## Floor"), "{md}");
+        assert!(
+            md.contains("one change → answer | – | not measured | floor |"),
+            "{md}"
+        );
     }
 
     #[test]
