@@ -141,6 +141,16 @@ Feature: OAuth2 tokens at the gateway
     And the backend saw path "/anything/health"
 
   @SupportAPKAuthentication
+  Scenario: A route outside any API on the same listener answers without a token
+    Given the manifests "plain-route.yaml" are applied
+    When I send a "GET" request to "https://plain.gw.wso2.com:9095/plain/ok"
+    Then the response status is 200
+    And the request reached backend "api-backend" in namespace "apk-suite"
+    And the backend saw path "/plain/ok"
+    When I send a "GET" request to "https://default.gw.wso2.com:9095/employees/3.14/employee"
+    Then the response status is 401
+
+  @SupportAPKAuthentication
   Scenario: The default version answers without the version in the path
     Given I have a valid subscription
     And I set headers:

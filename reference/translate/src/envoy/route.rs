@@ -71,12 +71,34 @@ fn encoded_table(name: &str, hosts: &[ir::VirtualHost]) -> Any {
 }
 
 fn virtual_host(vh: &ir::VirtualHost, secured: bool) -> VirtualHost {
+    // When every route of the host would switch ext_authz off, the host does it once: routes
+    // without a per-filter entry of their own take the host's (Envoy uses the most specific).
+    // 10,000 hosts outside APIs were 20,000 such entries for Envoy to build on every change.
+    let host_skips_enforcer = secured && !vh.routes.is_empty() && vh.routes.iter().all(skips_enforcer);
+    let mut typed_per_filter_config = std::collections::HashMap::new();
+    if host_skips_enforcer {
+        typed_per_filter_config.insert(
+            super::security::EXT_AUTHZ_FILTER.to_string(),
+            super::security::ext_authz_disabled(),
+        );
+    }
     VirtualHost {
         name: vh.hostname.clone(),
         domains: vec![vh.hostname.clone()],
-        routes: vh.routes.iter().map(|r| route(r, secured)).collect(),
+        routes: vh
+            .routes
+            .iter()
+            .map(|r| route(r, secured && !host_skips_enforcer))
+            .collect(),
+        typed_per_filter_config,
         ..Default::default()
     }
+}
+
+/// Whether a route on a listener with the enforcer switches ext_authz off: nothing to check,
+/// and no CORS policy taking its one per-filter entry (see [`route`]).
+fn skips_enforcer(r: &ir::Route) -> bool {
+    r.cors.is_none() && !matches!(r.enforcer, Some(EnforcerCheck::Operation(_)))
 }
 
 fn string_matcher(value: &ValueMatch) -> StringMatcher {
@@ -245,7 +267,7 @@ fn route(r: &ir::Route, secured: bool) -> Route {
             super::security::CORS_FILTER.to_string(),
             super::security::cors_policy(cors),
         );
-    } else if secured && !matches!(r.enforcer, Some(EnforcerCheck::Operation(_))) {
+    } else if secured && skips_enforcer(r) {
         // Nothing to check: Envoy does not even ask.
         typed_per_filter_config.insert(
             super::security::EXT_AUTHZ_FILTER.to_string(),
@@ -384,5 +406,40 @@ mod tests {
         let decoded = RouteConfiguration::decode(encoded.value.as_slice()).expect("decodes");
         assert_eq!(decoded.virtual_hosts.len(), 2);
         assert_eq!(decoded.validate_clusters.map(|v| v.value), Some(false));
+    }
+
+    #[test]
+    fn a_host_whose_routes_all_skip_the_enforcer_switches_ext_authz_off_once() {
+        use super::super::security::EXT_AUTHZ_FILTER;
+        let public = host("public.example");
+        let mut mixed = host("api.example");
+        let mut secured_route = mixed.routes[0].clone();
+        secured_route.name = "ns/api/rule/1/match/0".to_string();
+        secured_route.enforcer = Some(EnforcerCheck::Operation("ns/api/rule/1".to_string()));
+        mixed.routes.push(secured_route);
+
+        // Every route skips the enforcer: the host carries the switch, its routes nothing.
+        let vh = virtual_host(&public, true);
+        assert_eq!(
+            vh.typed_per_filter_config.keys().collect::<Vec<_>>(),
+            [EXT_AUTHZ_FILTER]
+        );
+        assert!(vh.routes.iter().all(|r| r.typed_per_filter_config.is_empty()));
+
+        // One route is checked: the host carries nothing, the other route switches it off.
+        let vh = virtual_host(&mixed, true);
+        assert!(vh.typed_per_filter_config.is_empty());
+        assert_eq!(
+            vh.routes[0].typed_per_filter_config.keys().collect::<Vec<_>>(),
+            [EXT_AUTHZ_FILTER]
+        );
+        assert!(vh.routes[1].typed_per_filter_config.is_empty());
+        assert!(
+            vh.routes[1].metadata.is_some(),
+            "the checked route names its operation"
+        );
+
+        // Without the enforcer on the listener there is nothing to switch off.
+        assert!(virtual_host(&public, false).typed_per_filter_config.is_empty());
     }
 }
