@@ -129,8 +129,7 @@ pub struct MeasureComparison {
 impl MeasureComparison {
     /// Change, percent of the baseline (None when the baseline's was 0).
     pub fn change_pct(&self) -> Option<f64> {
-        let (before, now) = self.values;
-        (before > 0.0).then(|| (now - before) / before * 100.0)
+        crate::report::baseline::change_pct(self.values.0, self.values.1)
     }
 
     /// Whether it rose past what is allowed.

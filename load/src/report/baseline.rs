@@ -39,12 +39,12 @@ pub struct SuiteComparison {
 impl SuiteComparison {
     /// Change of requests/s, percent (None when the baseline had none).
     pub fn throughput_change_pct(&self) -> Option<f64> {
-        change_pct(self.requests_per_second)
+        change_pct(self.requests_per_second.0, self.requests_per_second.1)
     }
 
     /// Change of p99, percent (None when the baseline's was 0).
     pub fn p99_change_pct(&self) -> Option<f64> {
-        change_pct(self.p99_ms)
+        change_pct(self.p99_ms.0, self.p99_ms.1)
     }
 }
 
@@ -168,8 +168,11 @@ fn suite(before: &SuiteStats, now: &SuiteStats, thresholds: Thresholds) -> Suite
     comparison
 }
 
-fn change_pct((before, now): (f64, f64)) -> Option<f64> {
-    (before > 0.0).then(|| (now - before) / before * 100.0)
+/// How much `now` differs from `before`, in percent of `before`; `None` when `before` is not
+/// a positive number or either is not finite (nothing to compare against). Every baseline
+/// comparison (load suites, benchmarks) measures change this way.
+pub fn change_pct(before: f64, now: f64) -> Option<f64> {
+    (before > 0.0 && before.is_finite() && now.is_finite()).then(|| (now - before) / before * 100.0)
 }
 
 fn percent(change: Option<f64>) -> String {

@@ -20,6 +20,7 @@ pub use crate::report::baseline::Thresholds;
 
 use super::report::{Configuration, GatewayReport, Row};
 use crate::bench::report::thousands;
+use crate::report::baseline::change_pct;
 
 /// A baseline file that cannot be used.
 #[derive(Debug, Error)]
@@ -410,10 +411,6 @@ pub fn compare(baseline: &Baseline, current: &GatewayReport, thresholds: Thresho
         pass: judged_any && regressed.is_empty(),
         regressed,
     }
-}
-
-fn change_pct(before: f64, now: f64) -> Option<f64> {
-    (before > 0.0 && before.is_finite() && now.is_finite()).then(|| (now - before) / before * 100.0)
 }
 
 fn reported(measure: Measure, before: f64, now: f64) -> MeasureComparison {
