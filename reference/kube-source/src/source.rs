@@ -44,6 +44,8 @@ pub struct KubeSource {
     changes: watch::Receiver<u64>,
     tasks: Vec<JoinHandle<()>>,
     converted: Mutex<HashMap<ObjectRef, Converted>>,
+    /// The objects of the last report that did not fit their schema.
+    malformed: Mutex<Vec<Malformed>>,
 }
 
 impl KubeSource {
@@ -108,6 +110,7 @@ impl KubeSource {
             changes,
             tasks,
             converted: Mutex::new(HashMap::new()),
+            malformed: Mutex::new(Vec::new()),
         })
     }
 
@@ -146,6 +149,7 @@ impl KubeSource {
         let mut report = LoadReport::default();
         let mut converted = self.converted.lock().unwrap_or_else(PoisonError::into_inner);
         let mut seen = HashMap::with_capacity(converted.len());
+        let mut malformed = Vec::new();
         for state in &self.kinds {
             let mut objects = state.store.state();
             objects.sort_by(|a, b| {
@@ -170,56 +174,43 @@ impl KubeSource {
                 let source = format!("{SOURCE_PREFIX}{object_ref}");
                 match &entry.result {
                     Ok(resource) => report.resources.push((source, resource.clone())),
-                    Err(error) => report.errors.push(error.clone()),
+                    Err(error) => {
+                        report.errors.push(error.clone());
+                        malformed.push(malformed_object(object_ref.clone(), &object, error));
+                    }
                 }
                 seen.insert(object_ref, entry);
             }
         }
         // Objects gone from the stores leave the cache too.
         *converted = seen;
+        *self.malformed.lock().unwrap_or_else(PoisonError::into_inner) = malformed;
         report
     }
 
     /// The objects that did not fit their kind's schema in the last [`KubeSource::report`],
-    /// with what their statuses need (see [`crate::status::malformed`]).
+    /// in its order, with what their statuses need (see [`crate::status::malformed`]).
     pub fn malformed(&self) -> Vec<Malformed> {
-        let converted = self.converted.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut out = Vec::new();
-        for state in &self.kinds {
-            for object in state.store.state() {
-                let object_ref = ObjectRef::new(
-                    state.kind.kind(),
-                    object.metadata.namespace.clone().unwrap_or_default(),
-                    object.metadata.name.clone().unwrap_or_default(),
-                );
-                let Some(Converted {
-                    result: Err(error), ..
-                }) = converted.get(&object_ref)
-                else {
-                    continue;
-                };
-                let (field, message) = match error {
-                    LoadError::Field { field, message, .. } => (field.clone(), message.clone()),
-                    other => ("(root)".to_string(), other.to_string()),
-                };
-                out.push(Malformed {
-                    object: object_ref,
-                    generation: object.metadata.generation,
-                    field,
-                    message,
-                    spec: object.data.get("spec").cloned().unwrap_or_default(),
-                    status: object.data.get("status").cloned(),
-                });
-            }
-        }
-        out.sort_by(|a, b| {
-            (&a.object.kind, &a.object.namespace, &a.object.name).cmp(&(
-                &b.object.kind,
-                &b.object.namespace,
-                &b.object.name,
-            ))
-        });
-        out
+        self.malformed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// What a status needs of an object that could not be read as its kind.
+fn malformed_object(object: ObjectRef, raw: &DynamicObject, error: &LoadError) -> Malformed {
+    let (field, message) = match error {
+        LoadError::Field { field, message, .. } => (field.clone(), message.clone()),
+        other => ("(root)".to_string(), other.to_string()),
+    };
+    Malformed {
+        object,
+        generation: raw.metadata.generation,
+        field,
+        message,
+        spec: raw.data.get("spec").cloned().unwrap_or_default(),
+        status: raw.data.get("status").cloned(),
     }
 }
 
